@@ -1,0 +1,39 @@
+/**
+ * Every default in one place, as the operator would write it in the YAML file. Durations are strings
+ * here and milliseconds (`…Ms`) once loaded.
+ */
+export const DEFAULTS = {
+  qualys: {
+    http: {
+      connectTimeout: '10s',
+      // undici waits 300 s by default; a hung gateway must fail well inside a job's lock time.
+      headersTimeout: '30s',
+      bodyTimeout: '30s',
+      maxAttempts: 4,
+      retryBaseDelay: '500ms',
+      retryMaxDelay: '20s',
+      // Longer waits are handed to the queue (which pauses) instead of holding a worker slot.
+      maxThrottleWait: '30s',
+      // Qualys tokens live 4 h; refresh a little early so no call starts with a token about to die.
+      tokenRefreshBeforeExpiry: '5m',
+    },
+  },
+  azure: {
+    // New secrets take from seconds to ~10 minutes to be accepted by Entra ID.
+    readinessTimeout: '15m',
+  },
+  rotation: {
+    interval: '30d',
+    rotateBeforeExpiry: '14d',
+    secretLifetime: '90d',
+    gracePeriod: '24h',
+    keepPrevious: 1,
+    schedule: '0 * * * *',
+    timeZone: 'UTC',
+  },
+  redis: {
+    url: 'redis://127.0.0.1:6379',
+    // A hash tag keeps every key of the rotator in one Redis Cluster slot, as BullMQ requires.
+    keyPrefix: '{rotator}',
+  },
+} as const;

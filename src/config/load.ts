@@ -1,0 +1,214 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { AZURE_CLOUDS, graphScope } from './clouds.ts';
+import { ConfigError, formatPath, type ConfigProblem } from './config-error.ts';
+import { crossCheck } from './cross-checks.ts';
+import { applyEnvOverrides, type EnvOverride } from './env-overrides.ts';
+import { issueToProblems } from './issue-messages.ts';
+import { configSchema, type RawConfig, type RawTenant } from './schema.ts';
+import { checkReadable, resolveSecret } from './secrets.ts';
+import type { RotatorConfig, TenantAuth, TenantConfig } from './types.ts';
+
+export interface LoadOptions {
+  /** The YAML file; falls back to `ROTATOR_CONFIG`. */
+  readonly path?: string | undefined;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Loads, validates and freezes the configuration, or throws one `ConfigError` listing every problem. */
+export function loadConfig(options: LoadOptions = {}): RotatorConfig {
+  const env = options.env ?? process.env;
+  const path = options.path ?? env.ROTATOR_CONFIG;
+  if (path === undefined || path === '') {
+    throw new ConfigError('(none)', [
+      { path: '(file)', message: 'no configuration file: pass --config FILE or set ROTATOR_CONFIG' },
+    ]);
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new ConfigError(path, [{ path: '(file)', message: `cannot read ${path} (${code})` }]);
+  }
+  return parseConfig(text, path, env, dirname(resolve(path)));
+}
+
+/** The same as `loadConfig`, from text already in memory. `source` names it in messages. */
+export function parseConfig(
+  text: string,
+  source: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+  baseDir: string = process.cwd(),
+): RotatorConfig {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    // The YAML library's messages quote the offending line, which may hold a secret: keep position and code only.
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => ({
+        path: '(yaml)',
+        message: `syntax error ${error.code}${error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : ''}`,
+      })),
+    );
+  }
+  const root: unknown = document.toJS();
+  if (root !== null && root !== undefined && (typeof root !== 'object' || Array.isArray(root))) {
+    throw new ConfigError(source, [{ path: '(root)', message: 'expected a mapping of sections (qualys, azure, targets, …)' }]);
+  }
+  const merged = (root ?? {}) as Record<string, unknown>;
+  const { overrides, problems: envProblems } = applyEnvOverrides(merged, env);
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap(issueToProblems);
+    throw new ConfigError(source, [...envProblems, ...withEnvSource(problems, overrides)]);
+  }
+  const problems: ConfigProblem[] = crossCheck(parsed.data);
+  const config = build(parsed.data, baseDir, problems);
+  if (problems.length + envProblems.length > 0) {
+    throw new ConfigError(source, [...envProblems, ...withEnvSource(problems, overrides)]);
+  }
+  return deepFreeze(config);
+}
+
+/** Says which environment variable set a value, since the operator will not find it in the file. */
+function withEnvSource(problems: readonly ConfigProblem[], overrides: readonly EnvOverride[]): ConfigProblem[] {
+  const within = (inner: string, outer: string) =>
+    inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+  return problems.map((problem) => {
+    const override = overrides.find((candidate) => {
+      const path = formatPath(candidate.path);
+      return within(problem.path, path) || within(path, problem.path);
+    });
+    return override ? { ...problem, message: `${problem.message} (set by ${override.envName})` } : problem;
+  });
+}
+
+function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): RotatorConfig {
+  const endpoints =
+    raw.azure.cloud === 'custom'
+      ? { authorityHost: raw.azure.authorityHost ?? '', graphEndpoint: raw.azure.graphEndpoint ?? '' }
+      : AZURE_CLOUDS[raw.azure.cloud];
+  const tenants = raw.azure.tenants.map((tenant, index) => buildTenant(tenant, index, baseDir, problems));
+  const tenantIdByKey = new Map<string, string>();
+  for (const tenant of tenants) {
+    tenantIdByKey.set(tenant.id, tenant.id);
+    if (tenant.name !== undefined) tenantIdByKey.set(tenant.name.toLowerCase(), tenant.id);
+  }
+  const { http } = raw.qualys;
+  const redis = raw.redis;
+  checkReadable(baseDir, 'redis.tls.caFile', redis.tls?.caFile, problems);
+  checkReadable(baseDir, 'redis.tls.certFile', redis.tls?.certFile, problems);
+  checkReadable(baseDir, 'redis.tls.keyFile', redis.tls?.keyFile, problems);
+  return {
+    qualys: {
+      gatewayUrl: raw.qualys.gatewayUrl.replace(/\/+$/, ''),
+      username: raw.qualys.username,
+      password: resolveSecret(baseDir, raw.qualys, 'password', ['qualys'], true, problems) as RotatorConfig['qualys']['password'],
+      http: {
+        connectTimeoutMs: http.connectTimeout,
+        headersTimeoutMs: http.headersTimeout,
+        bodyTimeoutMs: http.bodyTimeout,
+        maxAttempts: http.maxAttempts,
+        retryBaseDelayMs: http.retryBaseDelay,
+        retryMaxDelayMs: http.retryMaxDelay,
+        maxThrottleWaitMs: http.maxThrottleWait,
+        tokenRefreshBeforeExpiryMs: http.tokenRefreshBeforeExpiry,
+      },
+    },
+    azure: {
+      cloud: raw.azure.cloud,
+      authorityHost: endpoints.authorityHost.replace(/\/+$/, ''),
+      graphEndpoint: endpoints.graphEndpoint.replace(/\/+$/, ''),
+      graphScope: endpoints.graphEndpoint === '' ? '' : graphScope(endpoints.graphEndpoint),
+      readinessTimeoutMs: raw.azure.readinessTimeout,
+      tenants,
+    },
+    targets: raw.targets.map((target) => ({
+      name: target.name ?? target.appId,
+      appId: target.appId,
+      objectId: target.objectId,
+      tenantId: tenantIdByKey.get(target.tenant.toLowerCase()) ?? target.tenant,
+      connectors: target.connectors,
+    })),
+    rotation: {
+      intervalMs: raw.rotation.interval,
+      rotateBeforeExpiryMs: raw.rotation.rotateBeforeExpiry,
+      secretLifetimeMs: raw.rotation.secretLifetime,
+      gracePeriodMs: raw.rotation.gracePeriod,
+      retireUnmanagedKeys: raw.rotation.retireUnmanagedKeys,
+      keepPrevious: raw.rotation.keepPrevious,
+      schedule: raw.rotation.schedule,
+      timeZone: raw.rotation.timeZone,
+    },
+    redis: {
+      url: redis.url,
+      username: redis.username,
+      password: resolveSecret(baseDir, redis, 'password', ['redis'], false, problems),
+      tls:
+        redis.tls === undefined
+          ? undefined
+          : {
+              enabled: redis.tls.enabled,
+              caFile: redis.tls.caFile,
+              certFile: redis.tls.certFile,
+              keyFile: redis.tls.keyFile,
+              servername: redis.tls.servername,
+              rejectUnauthorized: redis.tls.rejectUnauthorized,
+            },
+      sentinel:
+        redis.sentinel === undefined
+          ? undefined
+          : {
+              masterName: redis.sentinel.masterName,
+              nodes: redis.sentinel.nodes,
+              password: resolveSecret(baseDir, redis.sentinel, 'password', ['redis', 'sentinel'], false, problems),
+            },
+      cluster: redis.cluster,
+      keyPrefix: redis.keyPrefix,
+    },
+    logging: raw.logging,
+  };
+}
+
+function buildTenant(tenant: RawTenant, index: number, baseDir: string, problems: ConfigProblem[]): TenantConfig {
+  const at = ['azure', 'tenants', index, 'auth'] as const;
+  const raw = tenant.auth;
+  let auth: TenantAuth;
+  switch (raw.kind) {
+    case 'workloadIdentity':
+      auth = { kind: raw.kind, clientId: raw.clientId, tokenFilePath: raw.tokenFilePath };
+      break;
+    case 'managedIdentity':
+      auth = { kind: raw.kind, clientId: raw.clientId };
+      break;
+    case 'clientSecret':
+      auth = {
+        kind: raw.kind,
+        clientId: raw.clientId,
+        clientSecret: resolveSecret(baseDir, raw, 'clientSecret', at, true, problems) as never,
+      };
+      break;
+    case 'clientCertificate':
+      checkReadable(baseDir, `${formatPath(at)}.certificateFile`, raw.certificateFile, problems);
+      auth = {
+        kind: raw.kind,
+        clientId: raw.clientId,
+        certificateFile: raw.certificateFile,
+        certificatePassword: resolveSecret(baseDir, raw, 'certificatePassword', at, false, problems),
+        sendCertificateChain: raw.sendCertificateChain,
+      };
+      break;
+  }
+  return { id: tenant.id, name: tenant.name, auth };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,189 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { CLOUD_NAMES } from './clouds.ts';
+import { parseDurationMs } from './duration.ts';
+import { DEFAULTS } from './defaults.ts';
+
+/**
+ * The YAML schema. Every object is strict (a typo is an error, not a silently ignored key). Secrets
+ * come as a pair `x` / `xFile`: the value inline (or from an environment override) or a path to a
+ * mounted file; `resolveSecrets` enforces exactly one and reads the file.
+ */
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const guid = z
+  .string({ error: 'expected a UUID string' })
+  .regex(GUID, { error: 'expected a UUID like 00000000-0000-0000-0000-000000000000' })
+  .transform((value) => value.toLowerCase());
+
+const duration = z
+  .string({ error: 'expected a duration such as 90d, 12h, 30m, 45s or 500ms' })
+  .refine((text) => parseDurationMs(text) !== undefined, {
+    error: 'expected a duration such as 90d, 12h, 30m, 45s or 500ms',
+  })
+  .transform((text) => parseDurationMs(text) ?? 0);
+
+const positiveDuration = duration.refine((ms) => ms > 0, { error: 'expected a duration greater than 0' });
+
+const url = z.string({ error: 'expected a URL' }).refine((text) => URL.canParse(text), {
+  error: 'expected an absolute URL such as https://host.example',
+});
+
+const nonEmpty = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+
+const secretFields = <K extends string>(name: K) =>
+  ({
+    [name]: nonEmpty.optional(),
+    [`${name}File`]: nonEmpty.optional(),
+  }) as Record<K | `${K}File`, z.ZodOptional<typeof nonEmpty>>;
+
+const port = z.number({ error: 'expected a port number' }).int().min(1).max(65_535);
+const hostPort = z.strictObject({ host: nonEmpty, port });
+
+const qualysHttp = z.strictObject({
+  connectTimeout: positiveDuration.prefault(DEFAULTS.qualys.http.connectTimeout),
+  headersTimeout: positiveDuration.prefault(DEFAULTS.qualys.http.headersTimeout),
+  bodyTimeout: positiveDuration.prefault(DEFAULTS.qualys.http.bodyTimeout),
+  maxAttempts: z.number().int().min(1).max(20).prefault(DEFAULTS.qualys.http.maxAttempts),
+  retryBaseDelay: positiveDuration.prefault(DEFAULTS.qualys.http.retryBaseDelay),
+  retryMaxDelay: positiveDuration.prefault(DEFAULTS.qualys.http.retryMaxDelay),
+  maxThrottleWait: duration.prefault(DEFAULTS.qualys.http.maxThrottleWait),
+  tokenRefreshBeforeExpiry: duration.prefault(DEFAULTS.qualys.http.tokenRefreshBeforeExpiry),
+});
+
+const qualys = z.strictObject({
+  gatewayUrl: url,
+  username: nonEmpty,
+  ...secretFields('password'),
+  http: qualysHttp.prefault({}),
+});
+
+const workloadIdentity = z.strictObject({
+  kind: z.literal('workloadIdentity'),
+  clientId: guid.optional(),
+  tokenFilePath: nonEmpty.optional(),
+});
+const clientSecret = z.strictObject({
+  kind: z.literal('clientSecret'),
+  clientId: guid,
+  ...secretFields('clientSecret'),
+});
+const clientCertificate = z.strictObject({
+  kind: z.literal('clientCertificate'),
+  clientId: guid,
+  certificateFile: nonEmpty,
+  ...secretFields('certificatePassword'),
+  sendCertificateChain: z.boolean().default(false),
+});
+const managedIdentity = z.strictObject({
+  kind: z.literal('managedIdentity'),
+  clientId: guid.optional(),
+});
+
+export const TENANT_AUTH_KINDS = ['workloadIdentity', 'clientSecret', 'clientCertificate', 'managedIdentity'];
+
+const tenant = z.strictObject({
+  id: guid,
+  name: nonEmpty.optional(),
+  auth: z.discriminatedUnion('kind', [workloadIdentity, clientSecret, clientCertificate, managedIdentity], {
+    error: `expected auth.kind to be one of ${TENANT_AUTH_KINDS.join(', ')}`,
+  }),
+});
+
+const azure = z.strictObject({
+  cloud: z.enum(CLOUD_NAMES).default('public'),
+  authorityHost: url.optional(),
+  graphEndpoint: url.optional(),
+  readinessTimeout: positiveDuration.prefault(DEFAULTS.azure.readinessTimeout),
+  tenants: z.array(tenant).min(1, { error: 'configure at least one tenant' }),
+});
+
+const target = z.strictObject({
+  name: nonEmpty.optional(),
+  appId: guid,
+  objectId: guid.optional(),
+  tenant: nonEmpty,
+  connectors: z.array(guid).min(1, { error: 'list at least one connector UUID' }),
+});
+
+const cron = z
+  .string({ error: 'expected a cron pattern' })
+  .refine(
+    (pattern) => {
+      try {
+        CronExpressionParser.parse(pattern);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected a cron pattern of 5 or 6 fields, such as "0 * * * *" (hourly)' },
+  );
+
+const timeZone = z.string({ error: 'expected an IANA time zone' }).refine(
+  (zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an IANA time zone such as UTC or Europe/Paris' },
+);
+
+const rotation = z.strictObject({
+  interval: positiveDuration.prefault(DEFAULTS.rotation.interval),
+  rotateBeforeExpiry: duration.prefault(DEFAULTS.rotation.rotateBeforeExpiry),
+  secretLifetime: positiveDuration.prefault(DEFAULTS.rotation.secretLifetime),
+  gracePeriod: duration.prefault(DEFAULTS.rotation.gracePeriod),
+  retireUnmanagedKeys: z.boolean().default(false),
+  keepPrevious: z.number().int().min(0).max(10).prefault(DEFAULTS.rotation.keepPrevious),
+  schedule: cron.prefault(DEFAULTS.rotation.schedule),
+  timeZone: timeZone.prefault(DEFAULTS.rotation.timeZone),
+});
+
+const redisTls = z.strictObject({
+  enabled: z.boolean().default(true),
+  caFile: nonEmpty.optional(),
+  certFile: nonEmpty.optional(),
+  keyFile: nonEmpty.optional(),
+  servername: nonEmpty.optional(),
+  rejectUnauthorized: z.boolean().default(true),
+});
+
+const redis = z.strictObject({
+  url: url.prefault(DEFAULTS.redis.url),
+  username: nonEmpty.optional(),
+  ...secretFields('password'),
+  tls: redisTls.optional(),
+  sentinel: z
+    .strictObject({
+      masterName: nonEmpty,
+      nodes: z.array(hostPort).min(1, { error: 'list at least one Sentinel node' }),
+      ...secretFields('password'),
+    })
+    .optional(),
+  cluster: z
+    .strictObject({ nodes: z.array(hostPort).min(1, { error: 'list at least one Cluster node' }) })
+    .optional(),
+  keyPrefix: nonEmpty.prefault(DEFAULTS.redis.keyPrefix),
+});
+
+const logging = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const configSchema = z.strictObject({
+  qualys,
+  azure,
+  targets: z.array(target).default([]),
+  rotation: rotation.prefault({}),
+  redis: redis.prefault({}),
+  logging: logging.prefault({}),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+export type RawTenant = RawConfig['azure']['tenants'][number];
+export type RawTarget = RawConfig['targets'][number];

@@ -1,0 +1,17 @@
+/**
+ * The catalogue of stable error codes. Every code here is documented in docs/errors.md (a test checks
+ * it), and every error class uses one of these constants.
+ */
+export const ErrorCodes = {
+  configInvalid: 'ROT_ERR_CONFIG_INVALID',
+  qualysAuth: 'ROT_ERR_QUALYS_AUTH',
+  qualysRateLimited: 'ROT_ERR_QUALYS_RATE_LIMITED',
+  qualysHttpStatus: 'ROT_ERR_QUALYS_HTTP_STATUS',
+  qualysMalformedResponse: 'ROT_ERR_QUALYS_MALFORMED_RESPONSE',
+  qualysPartialFailure: 'ROT_ERR_QUALYS_PARTIAL_FAILURE',
+  qualysTimeout: 'ROT_ERR_QUALYS_TIMEOUT',
+  qualysNetwork: 'ROT_ERR_QUALYS_NETWORK',
+  qualysInvalidRequest: 'ROT_ERR_QUALYS_INVALID_REQUEST',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
