@@ -6,7 +6,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Two cores: files run in parallel, but each integration file starts its own servers.
     pool: 'forks',
+    // The JSON report gives .ci/run its "tests: N passed, M failed" line.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.tmp/vitest-results.json' },
   },
 });

@@ -29,7 +29,9 @@ export function registerConfigCommand(program: Command, io: CliIo): void {
     .action((options: { config?: string; json?: boolean }) => {
       const loaded = loadConfig({ path: options.config, env: io.env });
       if (options.json === true) {
-        io.out(JSON.stringify({ ok: true, targets: loaded.targets.length, tenants: loaded.azure.tenants.length }));
+        io.out(
+          JSON.stringify({ ok: true, targets: loaded.targets.length, tenants: loaded.azure.tenants.length }),
+        );
       } else {
         io.out(`configuration is valid\n${summarizeConfig(loaded)}`);
       }

@@ -8,11 +8,16 @@ import { packageVersion } from './version.ts';
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('rotator')
-    .description('Rotates the client secrets of the Entra ID secondary applications used by Qualys Azure connectors.')
+    .description(
+      'Rotates the client secrets of the Entra ID secondary applications used by Qualys Azure connectors.',
+    )
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run rotator --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
   registerConfigCommand(program, io);
   program.addHelpText(
     'after',

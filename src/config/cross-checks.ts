@@ -2,27 +2,10 @@ import { formatDurationMs } from './duration.ts';
 import type { ConfigProblem } from './config-error.ts';
 import type { RawConfig } from './schema.ts';
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname.endsWith('.localhost');
-}
-
-function requireHttps(path: string, value: string | undefined, problems: ConfigProblem[]): void {
-  if (value === undefined) return;
-  const parsed = new URL(value);
-  if (parsed.protocol === 'https:') return;
-  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return;
-  problems.push({
-    path,
-    message: `must use https (plain http is accepted only for loopback hosts such as localhost); got scheme ${parsed.protocol.replace(':', '')}`,
-  });
-}
-
 /** Checks that need more than one field at a time. Runs only on input that passed the schema. */
 export function crossCheck(config: RawConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const { rotation, azure, qualys, redis } = config;
+  const { rotation, azure, redis } = config;
 
   if (rotation.secretLifetime <= rotation.interval + rotation.rotateBeforeExpiry) {
     problems.push({
@@ -31,7 +14,6 @@ export function crossCheck(config: RawConfig): ConfigProblem[] {
     });
   }
 
-  requireHttps('qualys.gatewayUrl', qualys.gatewayUrl, problems);
   if (azure.cloud === 'custom') {
     for (const key of ['authorityHost', 'graphEndpoint'] as const) {
       if (azure[key] === undefined) {
@@ -48,21 +30,19 @@ export function crossCheck(config: RawConfig): ConfigProblem[] {
       }
     }
   }
-  requireHttps('azure.authorityHost', azure.authorityHost, problems);
-  requireHttps('azure.graphEndpoint', azure.graphEndpoint, problems);
 
   const tenantKeys = new Map<string, number>();
   azure.tenants.forEach((tenant, index) => {
     for (const key of [tenant.id, tenant.name?.toLowerCase()]) {
       if (key === undefined) continue;
       const first = tenantKeys.get(key);
-      if (first !== undefined && first !== index) {
+      if (first === undefined) tenantKeys.set(key, index);
+      else if (first !== index) {
         problems.push({
           path: `azure.tenants[${index}]`,
           message: `duplicates azure.tenants[${first}] (same id or name); configure each tenant once`,
         });
       }
-      tenantKeys.set(key, index);
     }
   });
 
@@ -99,17 +79,27 @@ export function crossCheck(config: RawConfig): ConfigProblem[] {
   if (redisUrl.protocol !== 'redis:' && redisUrl.protocol !== 'rediss:') {
     problems.push({ path: 'redis.url', message: 'expected a redis:// or rediss:// URL' });
   }
+  if (redisUrl.password !== '' && (redis.password !== undefined || redis.passwordFile !== undefined)) {
+    problems.push({
+      path: 'redis.url',
+      message: 'holds a password and redis.password(File) is set too: keep one',
+    });
+  }
   if (redis.sentinel !== undefined && redis.cluster !== undefined) {
     problems.push({ path: 'redis', message: 'set either redis.sentinel or redis.cluster, not both' });
   }
   if (redis.cluster !== undefined && !/\{[^{}]+\}/.test(redis.keyPrefix)) {
     problems.push({
       path: 'redis.keyPrefix',
-      message: 'must contain a hash tag such as {rotator} when redis.cluster is set, so every key lands in one slot',
+      message:
+        'must contain a hash tag such as {rotator} when redis.cluster is set, so every key lands in one slot',
     });
   }
   if (redis.keyPrefix.includes(':')) {
-    problems.push({ path: 'redis.keyPrefix', message: 'must not contain ":" (BullMQ adds its own separators)' });
+    problems.push({
+      path: 'redis.keyPrefix',
+      message: 'must not contain ":" (BullMQ adds its own separators)',
+    });
   }
   return problems;
 }

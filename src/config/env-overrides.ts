@@ -1,10 +1,10 @@
-import { parse as parseYaml } from 'yaml';
 import type { ConfigProblem } from './config-error.ts';
 
 export const ENV_PREFIX = 'ROTATOR_';
-/** Not an override: it names the file itself. */
+/** Names the file itself, not a key. */
 const RESERVED = new Set(['ROTATOR_CONFIG']);
-const SECRET_KEY = /password|secret|token/i;
+/** What Kubernetes injects for a Service named `rotator` (service links): not ours, never an error. */
+const SERVICE_LINK = /^ROTATOR_(SERVICE_|PORT$|PORT_)/;
 
 export interface EnvOverride {
   readonly envName: string;
@@ -30,25 +30,21 @@ export function envNameToPath(envName: string): (string | number)[] {
 export function pathToEnvName(path: readonly (string | number)[]): string {
   return (
     ENV_PREFIX +
-    path.map((segment) => String(segment).replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('__')
+    path
+      .map((segment) =>
+        String(segment)
+          .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+          .toUpperCase(),
+      )
+      .join('__')
   );
 }
 
 /**
- * Values are read as YAML scalars (`true`, `3`) so booleans and numbers work, except for keys that
- * hold secrets, which are always taken as text: a password of `12345` must stay a string.
+ * Applies every `ROTATOR_<SECTION>__<KEY>` variable on top of the parsed file, in place. Values stay
+ * text: the schema reads numbers and booleans from text, so `12345` stays a password and
+ * `contoso scan #1` stays a name.
  */
-function envValue(key: string | number, raw: string): unknown {
-  if (typeof key === 'string' && SECRET_KEY.test(key)) return raw;
-  try {
-    const value: unknown = parseYaml(raw);
-    return value === null || typeof value === 'object' ? raw : value;
-  } catch {
-    return raw;
-  }
-}
-
-/** Applies every `ROTATOR_*` variable on top of the parsed file, in place, and reports what it did. */
 export function applyEnvOverrides(
   document: Record<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
@@ -56,11 +52,19 @@ export function applyEnvOverrides(
   const overrides: EnvOverride[] = [];
   const problems: ConfigProblem[] = [];
   const names = Object.keys(env)
-    .filter((name) => name.startsWith(ENV_PREFIX) && !RESERVED.has(name))
+    .filter((name) => name.startsWith(ENV_PREFIX) && !RESERVED.has(name) && !SERVICE_LINK.test(name))
     .sort();
   for (const envName of names) {
     const raw = env[envName];
     if (raw === undefined) continue;
+    if (!envName.includes('__')) {
+      // Every key lives in a section, so an override always has a "__": this is a typo.
+      problems.push({
+        path: envName,
+        message: `is not an override: levels are separated by "__", as in ROTATOR_QUALYS__GATEWAY_URL`,
+      });
+      continue;
+    }
     const path = envNameToPath(envName);
     if (path.some((segment) => segment === '')) {
       problems.push({ path: envName, message: 'malformed variable name: segments are separated by "__"' });
@@ -71,7 +75,8 @@ export function applyEnvOverrides(
     for (let index = 0; index < path.length - 1; index += 1) {
       const segment = path[index] as string | number;
       const container = node as Record<string | number, unknown>;
-      if (container[segment] === undefined) container[segment] = typeof path[index + 1] === 'number' ? [] : {};
+      if (container[segment] === undefined)
+        container[segment] = typeof path[index + 1] === 'number' ? [] : {};
       node = container[segment];
       if (node === null || typeof node !== 'object') {
         problems.push({
@@ -84,7 +89,7 @@ export function applyEnvOverrides(
     }
     if (!ok) continue;
     const last = path[path.length - 1] as string | number;
-    (node as Record<string | number, unknown>)[last] = envValue(last, raw);
+    (node as Record<string | number, unknown>)[last] = raw;
     overrides.push({ envName, path });
   }
   return { overrides, problems };

@@ -14,7 +14,10 @@ export function describeIssue(issue: Issue): string {
     case 'invalid_value':
       return `expected one of ${issue.values.map((value) => String(value)).join(', ')}`;
     case 'too_small':
-      if (issue.origin === 'array') return issue.message.startsWith('Too small') ? `needs at least ${String(issue.minimum)} item(s)` : issue.message;
+      if (issue.origin === 'array')
+        return issue.message.startsWith('Too small')
+          ? `needs at least ${String(issue.minimum)} item(s)`
+          : issue.message;
       if (issue.origin === 'string') return 'must not be empty';
       return `must be at least ${String(issue.minimum)}`;
     case 'too_big':

@@ -9,6 +9,7 @@ import { issueToProblems } from './issue-messages.ts';
 import { configSchema, type RawConfig, type RawTenant } from './schema.ts';
 import { checkReadable, resolveSecret } from './secrets.ts';
 import type { RotatorConfig, TenantAuth, TenantConfig } from './types.ts';
+import { Secret } from '../util/secret.ts';
 
 export interface LoadOptions {
   /** The YAML file; falls back to `ROTATOR_CONFIG`. */
@@ -55,12 +56,15 @@ export function parseConfig(
   }
   const root: unknown = document.toJS();
   if (root !== null && root !== undefined && (typeof root !== 'object' || Array.isArray(root))) {
-    throw new ConfigError(source, [{ path: '(root)', message: 'expected a mapping of sections (qualys, azure, targets, …)' }]);
+    throw new ConfigError(source, [
+      { path: '(root)', message: 'expected a mapping of sections (qualys, azure, targets, …)' },
+    ]);
   }
   const merged = (root ?? {}) as Record<string, unknown>;
   const { overrides, problems: envProblems } = applyEnvOverrides(merged, env);
 
-  const parsed = configSchema.safeParse(merged);
+  // reportInput lets messages tell a missing key from a wrong value; the input itself is never printed.
+  const parsed = configSchema.safeParse(merged, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap(issueToProblems);
     throw new ConfigError(source, [...envProblems, ...withEnvSource(problems, overrides)]);
@@ -74,13 +78,16 @@ export function parseConfig(
 }
 
 /** Says which environment variable set a value, since the operator will not find it in the file. */
-function withEnvSource(problems: readonly ConfigProblem[], overrides: readonly EnvOverride[]): ConfigProblem[] {
+function withEnvSource(
+  problems: readonly ConfigProblem[],
+  overrides: readonly EnvOverride[],
+): ConfigProblem[] {
   const within = (inner: string, outer: string) =>
     inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
   return problems.map((problem) => {
     const override = overrides.find((candidate) => {
       const path = formatPath(candidate.path);
-      return within(problem.path, path) || within(path, problem.path);
+      return within(problem.path, path);
     });
     return override ? { ...problem, message: `${problem.message} (set by ${override.envName})` } : problem;
   });
@@ -99,6 +106,7 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
   }
   const { http } = raw.qualys;
   const redis = raw.redis;
+  const redisUrl = splitUrlCredentials(redis.url);
   checkReadable(baseDir, 'redis.tls.caFile', redis.tls?.caFile, problems);
   checkReadable(baseDir, 'redis.tls.certFile', redis.tls?.certFile, problems);
   checkReadable(baseDir, 'redis.tls.keyFile', redis.tls?.keyFile, problems);
@@ -106,7 +114,14 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
     qualys: {
       gatewayUrl: raw.qualys.gatewayUrl.replace(/\/+$/, ''),
       username: raw.qualys.username,
-      password: resolveSecret(baseDir, raw.qualys, 'password', ['qualys'], true, problems) as RotatorConfig['qualys']['password'],
+      password: resolveSecret(
+        baseDir,
+        raw.qualys,
+        'password',
+        ['qualys'],
+        true,
+        problems,
+      ) as RotatorConfig['qualys']['password'],
       http: {
         connectTimeoutMs: http.connectTimeout,
         headersTimeoutMs: http.headersTimeout,
@@ -144,9 +159,9 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
       timeZone: raw.rotation.timeZone,
     },
     redis: {
-      url: redis.url,
-      username: redis.username,
-      password: resolveSecret(baseDir, redis, 'password', ['redis'], false, problems),
+      url: redisUrl.url,
+      username: redis.username ?? redisUrl.username,
+      password: redisUrl.password ?? resolveSecret(baseDir, redis, 'password', ['redis'], false, problems),
       tls:
         redis.tls === undefined
           ? undefined
@@ -164,7 +179,14 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
           : {
               masterName: redis.sentinel.masterName,
               nodes: redis.sentinel.nodes,
-              password: resolveSecret(baseDir, redis.sentinel, 'password', ['redis', 'sentinel'], false, problems),
+              password: resolveSecret(
+                baseDir,
+                redis.sentinel,
+                'password',
+                ['redis', 'sentinel'],
+                false,
+                problems,
+              ),
             },
       cluster: redis.cluster,
       keyPrefix: redis.keyPrefix,
@@ -173,7 +195,12 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
   };
 }
 
-function buildTenant(tenant: RawTenant, index: number, baseDir: string, problems: ConfigProblem[]): TenantConfig {
+function buildTenant(
+  tenant: RawTenant,
+  index: number,
+  baseDir: string,
+  problems: ConfigProblem[],
+): TenantConfig {
   const at = ['azure', 'tenants', index, 'auth'] as const;
   const raw = tenant.auth;
   let auth: TenantAuth;
@@ -203,6 +230,22 @@ function buildTenant(tenant: RawTenant, index: number, baseDir: string, problems
       break;
   }
   return { id: tenant.id, name: tenant.name, auth };
+}
+
+/**
+ * A password in the Redis URL is moved into a `Secret`, so the URL itself can be shown and logged.
+ */
+function splitUrlCredentials(text: string): {
+  url: string;
+  username: string | undefined;
+  password: Secret | undefined;
+} {
+  const parsed = new URL(text);
+  const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
+  const password = parsed.password === '' ? undefined : new Secret(decodeURIComponent(parsed.password));
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), username, password };
 }
 
 function deepFreeze<T>(value: T): T {

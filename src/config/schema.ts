@@ -1,6 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { CLOUD_NAMES } from './clouds.ts';
+import { isSecureOrLoopback } from './loopback.ts';
 import { parseDurationMs } from './duration.ts';
 import { DEFAULTS } from './defaults.ts';
 
@@ -17,11 +18,10 @@ export const guid = z
   .regex(GUID, { error: 'expected a UUID like 00000000-0000-0000-0000-000000000000' })
   .transform((value) => value.toLowerCase());
 
+const DURATION_HELP = 'expected a duration such as 90d, 12h, 1h30m, 45s or 500ms (at most 3650d)';
 const duration = z
-  .string({ error: 'expected a duration such as 90d, 12h, 30m, 45s or 500ms' })
-  .refine((text) => parseDurationMs(text) !== undefined, {
-    error: 'expected a duration such as 90d, 12h, 30m, 45s or 500ms',
-  })
+  .string({ error: DURATION_HELP })
+  .refine((text) => parseDurationMs(text) !== undefined, { error: DURATION_HELP })
   .transform((text) => parseDurationMs(text) ?? 0);
 
 const positiveDuration = duration.refine((ms) => ms > 0, { error: 'expected a duration greater than 0' });
@@ -29,6 +29,36 @@ const positiveDuration = duration.refine((ms) => ms > 0, { error: 'expected a du
 const url = z.string({ error: 'expected a URL' }).refine((text) => URL.canParse(text), {
   error: 'expected an absolute URL such as https://host.example',
 });
+
+/** An upstream we send credentials or tokens to: https, except on loopback (tests, simulators). */
+const upstreamUrl = url
+  .refine((text) => !URL.canParse(text) || isSecureOrLoopback(new URL(text)), {
+    error: 'must use https (plain http is accepted only for loopback hosts such as localhost)',
+  })
+  .refine((text) => !URL.canParse(text) || (new URL(text).username === '' && new URL(text).password === ''), {
+    error: 'must not contain credentials: use the username and password settings',
+  });
+
+/**
+ * Numbers and booleans may arrive as text (environment overrides are text); only text that spells
+ * one exactly is converted, anything else reaches the schema unchanged and is reported.
+ */
+const fromText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    if (/^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+    if (value === 'true' || value === 'false') return value === 'true';
+    return value;
+  }, schema);
+const int = (min: number, max: number) =>
+  fromText(
+    z
+      .number({ error: 'expected a whole number' })
+      .int({ error: 'expected a whole number' })
+      .min(min)
+      .max(max),
+  );
+const bool = () => fromText(z.boolean({ error: 'expected true or false' }));
 
 const nonEmpty = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
 
@@ -38,14 +68,14 @@ const secretFields = <K extends string>(name: K) =>
     [`${name}File`]: nonEmpty.optional(),
   }) as Record<K | `${K}File`, z.ZodOptional<typeof nonEmpty>>;
 
-const port = z.number({ error: 'expected a port number' }).int().min(1).max(65_535);
+const port = int(1, 65_535);
 const hostPort = z.strictObject({ host: nonEmpty, port });
 
 const qualysHttp = z.strictObject({
   connectTimeout: positiveDuration.prefault(DEFAULTS.qualys.http.connectTimeout),
   headersTimeout: positiveDuration.prefault(DEFAULTS.qualys.http.headersTimeout),
   bodyTimeout: positiveDuration.prefault(DEFAULTS.qualys.http.bodyTimeout),
-  maxAttempts: z.number().int().min(1).max(20).prefault(DEFAULTS.qualys.http.maxAttempts),
+  maxAttempts: int(1, 20).prefault(DEFAULTS.qualys.http.maxAttempts),
   retryBaseDelay: positiveDuration.prefault(DEFAULTS.qualys.http.retryBaseDelay),
   retryMaxDelay: positiveDuration.prefault(DEFAULTS.qualys.http.retryMaxDelay),
   maxThrottleWait: duration.prefault(DEFAULTS.qualys.http.maxThrottleWait),
@@ -53,7 +83,7 @@ const qualysHttp = z.strictObject({
 });
 
 const qualys = z.strictObject({
-  gatewayUrl: url,
+  gatewayUrl: upstreamUrl,
   username: nonEmpty,
   ...secretFields('password'),
   http: qualysHttp.prefault({}),
@@ -74,7 +104,7 @@ const clientCertificate = z.strictObject({
   clientId: guid,
   certificateFile: nonEmpty,
   ...secretFields('certificatePassword'),
-  sendCertificateChain: z.boolean().default(false),
+  sendCertificateChain: bool().default(false),
 });
 const managedIdentity = z.strictObject({
   kind: z.literal('managedIdentity'),
@@ -93,8 +123,8 @@ const tenant = z.strictObject({
 
 const azure = z.strictObject({
   cloud: z.enum(CLOUD_NAMES).default('public'),
-  authorityHost: url.optional(),
-  graphEndpoint: url.optional(),
+  authorityHost: upstreamUrl.optional(),
+  graphEndpoint: upstreamUrl.optional(),
   readinessTimeout: positiveDuration.prefault(DEFAULTS.azure.readinessTimeout),
   tenants: z.array(tenant).min(1, { error: 'configure at least one tenant' }),
 });
@@ -107,19 +137,17 @@ const target = z.strictObject({
   connectors: z.array(guid).min(1, { error: 'list at least one connector UUID' }),
 });
 
-const cron = z
-  .string({ error: 'expected a cron pattern' })
-  .refine(
-    (pattern) => {
-      try {
-        CronExpressionParser.parse(pattern);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { error: 'expected a cron pattern of 5 or 6 fields, such as "0 * * * *" (hourly)' },
-  );
+const cron = z.string({ error: 'expected a cron pattern' }).refine(
+  (pattern) => {
+    try {
+      CronExpressionParser.parse(pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected a cron pattern of 5 or 6 fields, such as "0 * * * *" (hourly)' },
+);
 
 const timeZone = z.string({ error: 'expected an IANA time zone' }).refine(
   (zone) => {
@@ -138,19 +166,19 @@ const rotation = z.strictObject({
   rotateBeforeExpiry: duration.prefault(DEFAULTS.rotation.rotateBeforeExpiry),
   secretLifetime: positiveDuration.prefault(DEFAULTS.rotation.secretLifetime),
   gracePeriod: duration.prefault(DEFAULTS.rotation.gracePeriod),
-  retireUnmanagedKeys: z.boolean().default(false),
-  keepPrevious: z.number().int().min(0).max(10).prefault(DEFAULTS.rotation.keepPrevious),
+  retireUnmanagedKeys: bool().default(false),
+  keepPrevious: int(0, 10).prefault(DEFAULTS.rotation.keepPrevious),
   schedule: cron.prefault(DEFAULTS.rotation.schedule),
   timeZone: timeZone.prefault(DEFAULTS.rotation.timeZone),
 });
 
 const redisTls = z.strictObject({
-  enabled: z.boolean().default(true),
+  enabled: bool().default(true),
   caFile: nonEmpty.optional(),
   certFile: nonEmpty.optional(),
   keyFile: nonEmpty.optional(),
   servername: nonEmpty.optional(),
-  rejectUnauthorized: z.boolean().default(true),
+  rejectUnauthorized: bool().default(true),
 });
 
 const redis = z.strictObject({
@@ -168,7 +196,11 @@ const redis = z.strictObject({
   cluster: z
     .strictObject({ nodes: z.array(hostPort).min(1, { error: 'list at least one Cluster node' }) })
     .optional(),
-  keyPrefix: nonEmpty.prefault(DEFAULTS.redis.keyPrefix),
+  keyPrefix: nonEmpty
+    .refine((prefix) => !prefix.includes(':'), {
+      error: 'must not contain ":" (BullMQ adds its own separators)',
+    })
+    .prefault(DEFAULTS.redis.keyPrefix),
 });
 
 const logging = z.strictObject({

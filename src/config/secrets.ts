@@ -19,7 +19,10 @@ export function resolveSecret(
 ): Secret | undefined {
   const inline = owner[name];
   const file = owner[`${name}File`];
-  const dotted = [...path, name].map((segment) => (typeof segment === 'number' ? `[${segment}]` : segment)).join('.').replace(/\.\[/g, '[');
+  const dotted = [...path, name]
+    .map((segment) => (typeof segment === 'number' ? `[${segment}]` : segment))
+    .join('.')
+    .replace(/\.\[/g, '[');
   if (inline !== undefined && file !== undefined) {
     problems.push({ path: dotted, message: `set exactly one of ${name} and ${name}File, not both` });
     return undefined;
@@ -34,7 +37,10 @@ export function resolveSecret(
       return new Secret(text);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-      problems.push({ path: `${dotted}File`, message: `cannot read the file (${code}); mount the secret or fix the path` });
+      problems.push({
+        path: `${dotted}File`,
+        message: `cannot read the file (${code}); mount the secret or fix the path`,
+      });
       return undefined;
     }
   }

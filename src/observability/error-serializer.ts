@@ -22,9 +22,12 @@ export function serializeError(value: unknown, depth = 0): SerializedError {
   const code = (value as { code?: unknown }).code;
   if (typeof code === 'string') out.code = code;
   if (isRotatorError(value)) out.kind = value.kind;
-  const status = (value as { status?: unknown; statusCode?: unknown }).status ?? (value as { statusCode?: unknown }).statusCode;
+  const status =
+    (value as { status?: unknown; statusCode?: unknown }).status ??
+    (value as { statusCode?: unknown }).statusCode;
   if (typeof status === 'number') out.status = status;
   if (value.stack !== undefined) out.stack = value.stack;
-  if (value.cause !== undefined && depth < MAX_CAUSE_DEPTH) out.cause = serializeError(value.cause, depth + 1);
+  if (value.cause !== undefined && depth < MAX_CAUSE_DEPTH)
+    out.cause = serializeError(value.cause, depth + 1);
   return out;
 }

@@ -1,0 +1,98 @@
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { QualysHttpOptions } from '../config/types.ts';
+import { QualysNetworkError } from './errors/qualys-network-error.ts';
+import { QualysTimeoutError } from './errors/qualys-timeout-error.ts';
+import type { HeaderBag } from './rate-limit-headers.ts';
+import type { QualysOperation } from './types.ts';
+
+export interface TransportRequest {
+  readonly operation: QualysOperation;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string | undefined;
+}
+
+export interface TransportResponse {
+  readonly status: number;
+  readonly headers: HeaderBag;
+  readonly text: string;
+}
+
+/** Responses larger than this are not read: no Qualys answer comes near it. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** Errors that prove the request never left this process (safe to repeat whatever the method). */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * One HTTP exchange with the gateway, with our timeouts, mapping undici's failures onto typed errors.
+ * It does not retry: the client decides that with the retry policy.
+ */
+export class HttpTransport {
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #options: QualysHttpOptions;
+
+  constructor(options: QualysHttpOptions, dispatcher?: Dispatcher) {
+    this.#options = options;
+    this.#ownsDispatcher = dispatcher === undefined;
+    this.#dispatcher =
+      dispatcher ??
+      new Agent({
+        connect: { timeout: options.connectTimeoutMs },
+        headersTimeout: options.headersTimeoutMs,
+        bodyTimeout: options.bodyTimeoutMs,
+        connections: 8,
+      });
+  }
+
+  async send(req: TransportRequest): Promise<TransportResponse> {
+    try {
+      const response = await request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.#dispatcher,
+        headersTimeout: this.#options.headersTimeoutMs,
+        bodyTimeout: this.#options.bodyTimeoutMs,
+      });
+      const declared = Number(response.headers['content-length'] ?? '0');
+      if (declared > MAX_BODY_BYTES) {
+        await response.body.dump();
+        return { status: response.statusCode, headers: response.headers, text: '' };
+      }
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: response.headers, text };
+    } catch (error) {
+      throw mapTransportError(req.operation, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+}
+
+export function mapTransportError(operation: QualysOperation, error: unknown): Error {
+  if (error instanceof undiciErrors.ConnectTimeoutError) return new QualysTimeoutError(operation, 'connect');
+  if (error instanceof undiciErrors.HeadersTimeoutError) return new QualysTimeoutError(operation, 'headers');
+  if (error instanceof undiciErrors.BodyTimeoutError) return new QualysTimeoutError(operation, 'body');
+  const code = errorCode(error);
+  // The cause is left out on purpose: undici errors can carry the socket and request options.
+  return new QualysNetworkError(operation, code, !NOT_SENT_CODES.has(code));
+}
+
+/** The most telling `code` in the error's cause chain: a not-sent code if any, else the first one. */
+function errorCode(error: unknown): string {
+  let first: string | undefined;
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (NOT_SENT_CODES.has(code)) return code;
+      first ??= code;
+    }
+    current = current.cause;
+  }
+  return first ?? 'UNKNOWN';
+}
