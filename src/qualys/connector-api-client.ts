@@ -20,7 +20,7 @@ import {
   parseSyncResponse,
   type RequestedPair,
 } from './response-parsers.ts';
-import { decideRetry, type AttemptOutcome } from './retry-policy.ts';
+import { decideRetry, retryContext, type AttemptOutcome } from './retry-policy.ts';
 import type {
   BatchResult,
   ConnectorMapping,
@@ -269,15 +269,10 @@ export class QualysConnectorClient {
         // A 2xx we cannot read is ambiguous: retried only where repeating is harmless.
         outcome = { kind: 'ambiguous' };
       }
-      const decision = decideRetry(outcome, {
-        attempt,
-        maxAttempts: http.maxAttempts,
-        idempotent: endpoint.idempotent,
-        backoff: { baseDelayMs: http.retryBaseDelayMs, maxDelayMs: http.retryMaxDelayMs },
-        maxThrottleWaitMs: http.maxThrottleWaitMs,
-        now: this.#now(),
-        ...(this.#options.random ? { random: this.#options.random } : {}),
-      });
+      const decision = decideRetry(
+        outcome,
+        retryContext(http, attempt, endpoint.idempotent, this.#now(), this.#options.random),
+      );
       switch (decision.action) {
         case 'give-up':
           if (failure !== undefined) throw failure;

@@ -9,7 +9,7 @@ import { QualysNetworkError } from './errors/qualys-network-error.ts';
 import { QualysTimeoutError } from './errors/qualys-timeout-error.ts';
 import type { HttpTransport, TransportResponse } from './http-transport.ts';
 import { jwtExpiresAtMs } from './jwt.ts';
-import { decideRetry, type AttemptOutcome } from './retry-policy.ts';
+import { decideRetry, retryContext, type AttemptOutcome } from './retry-policy.ts';
 import type { QualysHttpOptions } from '../config/types.ts';
 
 /** Qualys documents a 4-hour token; used when the token does not carry a readable `exp`. */
@@ -66,63 +66,52 @@ export class GatewayToken {
   }
 
   async #signIn(): Promise<CachedToken> {
-    const { http, now } = this.#options;
+    const { http, now, logger } = this.#options;
     const body = new URLSearchParams({
       username: this.#options.username,
       password: this.#options.password.reveal(),
       token: 'true',
     }).toString();
     for (let attempt = 1; ; attempt += 1) {
-      let outcome: AttemptOutcome;
       let response: TransportResponse | undefined;
+      let failure: Error | undefined;
       try {
         response = await this.#options.transport.send({
           operation: 'auth',
           method: 'POST',
           url: `${this.#options.gatewayUrl}/auth`,
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'x-requested-with': 'qualys-azure-secret-rotator',
-          },
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
           body,
         });
-        outcome = { kind: 'status', status: response.status, headers: response.headers };
       } catch (error) {
         if (!(error instanceof QualysTimeoutError || error instanceof QualysNetworkError)) throw error;
-        // Signing in twice is harmless, so every transport failure may be retried.
-        outcome = { kind: 'ambiguous' };
-        if (attempt >= http.maxAttempts) throw error;
+        failure = error;
       }
-      if (response !== undefined && (response.status === 200 || response.status === 201)) {
-        return this.#accept(response.text);
-      }
-      if (response !== undefined && (response.status === 401 || response.status === 403)) {
+      if (response?.status === 200 || response?.status === 201) return this.#accept(response.text);
+      if (response?.status === 401 || response?.status === 403) {
         throw new QualysAuthError(
           `Qualys gateway refused the sign-in of user "${this.#options.username}" (HTTP ${response.status}): check qualys.username and the password secret, and that the user may use the API`,
           response.status,
         );
       }
-      const decision = decideRetry(outcome, {
-        attempt,
-        maxAttempts: http.maxAttempts,
-        idempotent: true,
-        backoff: { baseDelayMs: http.retryBaseDelayMs, maxDelayMs: http.retryMaxDelayMs },
-        maxThrottleWaitMs: http.maxThrottleWaitMs,
-        now: now(),
-        ...(this.#options.random ? { random: this.#options.random } : {}),
-      });
-      if (decision.action === 'throttled' && response !== undefined) {
-        throw new QualysRateLimitedError('auth', response.status, decision.delayMs);
-      }
-      if (decision.action === 'give-up') {
-        throw new QualysHttpStatusError('auth', response?.status ?? 0);
-      }
-      if (decision.action !== 'throttled') {
-        this.#options.logger.warn(
-          { operation: 'auth', attempt, status: response?.status, delayMs: decision.delayMs },
-          'qualys sign-in failed; retrying',
-        );
-        await sleep(decision.delayMs);
+      // Signing in twice is harmless, so every failure counts as safe to repeat.
+      const outcome: AttemptOutcome =
+        response === undefined
+          ? { kind: 'ambiguous' }
+          : { kind: 'status', status: response.status, headers: response.headers };
+      const decision = decideRetry(outcome, retryContext(http, attempt, true, now(), this.#options.random));
+      switch (decision.action) {
+        case 'throttled':
+          throw new QualysRateLimitedError('auth', response?.status ?? 429, decision.delayMs);
+        case 'give-up':
+          throw failure ?? new QualysHttpStatusError('auth', response?.status ?? 0);
+        case 'wait':
+        case 'retry':
+          logger.warn(
+            { operation: 'auth', attempt, status: response?.status, delayMs: decision.delayMs },
+            'qualys sign-in failed; retrying',
+          );
+          await sleep(decision.delayMs);
       }
     }
   }

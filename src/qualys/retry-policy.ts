@@ -1,3 +1,4 @@
+import type { QualysHttpOptions } from '../config/types.ts';
 import { backoffDelayMs, type BackoffOptions } from '../util/backoff.ts';
 import { header, type HeaderBag } from './rate-limit-headers.ts';
 import { requestedWaitMs } from './retry-after.ts';
@@ -28,6 +29,25 @@ export interface RetryContext {
   readonly maxThrottleWaitMs: number;
   readonly now: number;
   readonly random?: () => number;
+}
+
+/** The retry context for one attempt, from the configured HTTP options. */
+export function retryContext(
+  http: QualysHttpOptions,
+  attempt: number,
+  idempotent: boolean,
+  now: number,
+  random: (() => number) | undefined,
+): RetryContext {
+  return {
+    attempt,
+    maxAttempts: http.maxAttempts,
+    idempotent,
+    backoff: { baseDelayMs: http.retryBaseDelayMs, maxDelayMs: http.retryMaxDelayMs },
+    maxThrottleWaitMs: http.maxThrottleWaitMs,
+    now,
+    ...(random ? { random } : {}),
+  };
 }
 
 const TRANSIENT_STATUSES = new Set([408, 500, 502, 503, 504]);

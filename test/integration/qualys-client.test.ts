@@ -217,6 +217,21 @@ describe('QualysConnectorClient against the Qualys simulator', () => {
     extraSecrets.push(wrong);
   });
 
+  it('retries a sign-in that failed with a 5xx or was throttled', async () => {
+    context = await setup();
+    const { sim, client } = context;
+    sim.setFaults({ failNext: { count: 1, status: 503, endpoints: ['auth'] } });
+    await client.listSecondaryApplications();
+    expect(sim.callCount('auth')).toBe(2);
+    expect(client.signIns).toBe(1);
+    sim.revokeTokens();
+    sim.setFaults({ throttleNext: { count: 1, retryAfterSec: 60, endpoints: ['auth'] } });
+    await expect(client.listSecondaryApplications()).rejects.toMatchObject({
+      code: 'ROT_ERR_QUALYS_RATE_LIMITED',
+      retryAfterMs: 60_000,
+    });
+  });
+
   it('waits out a 429 with Retry-After and X-RateLimit-ToWait-Sec, then succeeds', async () => {
     context = await setup();
     const { sim, client } = context;
