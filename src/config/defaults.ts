@@ -21,6 +21,15 @@ export const DEFAULTS = {
   azure: {
     // New secrets take from seconds to ~10 minutes to be accepted by Entra ID.
     readinessTimeout: '15m',
+    readinessPollInterval: '2s',
+    graph: {
+      requestTimeout: '30s',
+      maxAttempts: 4,
+      retryBaseDelay: '500ms',
+      retryMaxDelay: '20s',
+      // Graph's Retry-After is usually a few seconds; longer waits pause the queue instead.
+      maxThrottleWait: '30s',
+    },
   },
   rotation: {
     interval: '30d',

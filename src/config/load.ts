@@ -139,6 +139,14 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
       graphEndpoint: endpoints.graphEndpoint.replace(/\/+$/, ''),
       graphScope: endpoints.graphEndpoint === '' ? '' : graphScope(endpoints.graphEndpoint),
       readinessTimeoutMs: raw.azure.readinessTimeout,
+      readinessPollIntervalMs: raw.azure.readinessPollInterval,
+      graph: {
+        requestTimeoutMs: raw.azure.graph.requestTimeout,
+        maxAttempts: raw.azure.graph.maxAttempts,
+        retryBaseDelayMs: raw.azure.graph.retryBaseDelay,
+        retryMaxDelayMs: raw.azure.graph.retryMaxDelay,
+        maxThrottleWaitMs: raw.azure.graph.maxThrottleWait,
+      },
       tenants,
     },
     targets: raw.targets.map((target) => ({

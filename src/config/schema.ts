@@ -121,11 +121,21 @@ const tenant = z.strictObject({
   }),
 });
 
+const graphHttp = z.strictObject({
+  requestTimeout: positiveDuration.prefault(DEFAULTS.azure.graph.requestTimeout),
+  maxAttempts: int(1, 20).prefault(DEFAULTS.azure.graph.maxAttempts),
+  retryBaseDelay: positiveDuration.prefault(DEFAULTS.azure.graph.retryBaseDelay),
+  retryMaxDelay: positiveDuration.prefault(DEFAULTS.azure.graph.retryMaxDelay),
+  maxThrottleWait: duration.prefault(DEFAULTS.azure.graph.maxThrottleWait),
+});
+
 const azure = z.strictObject({
   cloud: z.enum(CLOUD_NAMES).default('public'),
   authorityHost: upstreamUrl.optional(),
   graphEndpoint: upstreamUrl.optional(),
   readinessTimeout: positiveDuration.prefault(DEFAULTS.azure.readinessTimeout),
+  readinessPollInterval: positiveDuration.prefault(DEFAULTS.azure.readinessPollInterval),
+  graph: graphHttp.prefault({}),
   tenants: z.array(tenant).min(1, { error: 'configure at least one tenant' }),
 });
 

@@ -1,4 +1,5 @@
 import type { Secret } from '../util/secret.ts';
+import type { RetryOptions } from '../http/retry-policy.ts';
 import type { CloudName } from './clouds.ts';
 
 /** The loaded, validated and frozen configuration. Durations are milliseconds; secrets are `Secret`s. */
@@ -19,17 +20,16 @@ export interface QualysConfig {
   readonly http: QualysHttpOptions;
 }
 
-export interface QualysHttpOptions {
+export interface QualysHttpOptions extends RetryOptions {
   readonly connectTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
-  /** Attempts per call, the first included. */
-  readonly maxAttempts: number;
-  readonly retryBaseDelayMs: number;
-  readonly retryMaxDelayMs: number;
-  /** A throttling wait longer than this is not slept through; it surfaces as a rate-limit error. */
-  readonly maxThrottleWaitMs: number;
   readonly tokenRefreshBeforeExpiryMs: number;
+}
+
+export interface GraphHttpOptions extends RetryOptions {
+  /** Time allowed for one Graph request, answer included. */
+  readonly requestTimeoutMs: number;
 }
 
 export interface AzureConfig {
@@ -38,7 +38,11 @@ export interface AzureConfig {
   readonly graphEndpoint: string;
   /** `https://<graph host>/.default` */
   readonly graphScope: string;
+  /** How long to wait for Entra to accept a new secret before giving up on it. */
   readonly readinessTimeoutMs: number;
+  /** First delay between two readiness probes; it grows to 30 s. */
+  readonly readinessPollIntervalMs: number;
+  readonly graph: GraphHttpOptions;
   readonly tenants: readonly TenantConfig[];
 }
 

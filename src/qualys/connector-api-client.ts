@@ -11,7 +11,7 @@ import { QualysRateLimitedError } from './errors/qualys-rate-limited-error.ts';
 import { QualysTimeoutError } from './errors/qualys-timeout-error.ts';
 import { GatewayToken } from './gateway-token.ts';
 import { HttpTransport, type TransportRequest, type TransportResponse } from './http-transport.ts';
-import { parseRateLimitHeaders } from './rate-limit-headers.ts';
+import { parseRateLimitHeaders } from './pacing-headers.ts';
 import {
   looksLikeBatch,
   parseBatchResponse,
@@ -20,7 +20,7 @@ import {
   parseSyncResponse,
   type RequestedPair,
 } from './response-parsers.ts';
-import { decideRetry, retryContext, type AttemptOutcome } from './retry-policy.ts';
+import { decideRetry, retryContext, type AttemptOutcome } from '../http/retry-policy.ts';
 import type {
   BatchResult,
   ConnectorMapping,

@@ -9,7 +9,7 @@ import { QualysNetworkError } from './errors/qualys-network-error.ts';
 import { QualysTimeoutError } from './errors/qualys-timeout-error.ts';
 import type { HttpTransport, TransportResponse } from './http-transport.ts';
 import { jwtExpiresAtMs } from './jwt.ts';
-import { decideRetry, retryContext, type AttemptOutcome } from './retry-policy.ts';
+import { decideRetry, retryContext, type AttemptOutcome } from '../http/retry-policy.ts';
 import type { QualysHttpOptions } from '../config/types.ts';
 
 /** Qualys documents a 4-hour token; used when the token does not carry a readable `exp`. */

@@ -2,7 +2,7 @@ import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici'
 import type { QualysHttpOptions } from '../config/types.ts';
 import { QualysNetworkError } from './errors/qualys-network-error.ts';
 import { QualysTimeoutError } from './errors/qualys-timeout-error.ts';
-import type { HeaderBag } from './rate-limit-headers.ts';
+import type { HeaderBag } from '../http/headers.ts';
 import type { QualysOperation } from './types.ts';
 
 export interface TransportRequest {

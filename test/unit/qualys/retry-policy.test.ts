@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs } from '../../../src/util/backoff.ts';
 import { jwtExpiresAtMs } from '../../../src/qualys/jwt.ts';
-import { parseRateLimitHeaders } from '../../../src/qualys/rate-limit-headers.ts';
-import { requestedWaitMs } from '../../../src/qualys/retry-after.ts';
-import { decideRetry, isThrottle, type RetryContext } from '../../../src/qualys/retry-policy.ts';
+import { parseRateLimitHeaders } from '../../../src/qualys/pacing-headers.ts';
+import { requestedWaitMs } from '../../../src/http/retry-after.ts';
+import { decideRetry, isThrottle, type RetryContext } from '../../../src/http/retry-policy.ts';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 const context = (overrides: Partial<RetryContext> = {}): RetryContext => ({

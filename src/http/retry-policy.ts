@@ -1,7 +1,16 @@
-import type { QualysHttpOptions } from '../config/types.ts';
 import { backoffDelayMs, type BackoffOptions } from '../util/backoff.ts';
-import { header, type HeaderBag } from './rate-limit-headers.ts';
+import { header, type HeaderBag } from './headers.ts';
 import { requestedWaitMs } from './retry-after.ts';
+
+/** The retry settings shared by every upstream (Qualys, Graph). */
+export interface RetryOptions {
+  /** Attempts per call, the first included. */
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** A throttling wait longer than this is not slept through; it surfaces as a rate-limit error. */
+  readonly maxThrottleWaitMs: number;
+}
 
 /** What one attempt ended with, as far as retrying is concerned. */
 export type AttemptOutcome =
@@ -33,7 +42,7 @@ export interface RetryContext {
 
 /** The retry context for one attempt, from the configured HTTP options. */
 export function retryContext(
-  http: QualysHttpOptions,
+  http: RetryOptions,
   attempt: number,
   idempotent: boolean,
   now: number,
@@ -53,8 +62,8 @@ export function retryContext(
 const TRANSIENT_STATUSES = new Set([408, 500, 502, 503, 504]);
 
 /**
- * Qualys blocks over-limit calls with 429 on newer APIs and 409 on older ones. A 409 is a throttle
- * only when it carries pacing headers; otherwise it is a real conflict.
+ * 429 is a throttle everywhere. Qualys blocks over-limit calls with 409 on its older APIs: a 409 is a
+ * throttle only when it carries pacing headers; otherwise it is a real conflict.
  */
 export function isThrottle(status: number, headers: HeaderBag): boolean {
   if (status === 429) return true;

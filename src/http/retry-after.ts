@@ -1,4 +1,4 @@
-import { header, type HeaderBag } from './rate-limit-headers.ts';
+import { header, type HeaderBag } from './headers.ts';
 
 /**
  * How long the server asked us to wait, in ms, from whichever of these it sent (the longest wins):
