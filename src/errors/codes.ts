@@ -12,6 +12,16 @@ export const ErrorCodes = {
   qualysTimeout: 'ROT_ERR_QUALYS_TIMEOUT',
   qualysNetwork: 'ROT_ERR_QUALYS_NETWORK',
   qualysInvalidRequest: 'ROT_ERR_QUALYS_INVALID_REQUEST',
+  graphAppNotFound: 'ROT_ERR_GRAPH_APP_NOT_FOUND',
+  graphPermission: 'ROT_ERR_GRAPH_PERMISSION',
+  graphLifetimePolicy: 'ROT_ERR_GRAPH_LIFETIME_POLICY',
+  graphTooManyPasswords: 'ROT_ERR_GRAPH_TOO_MANY_PASSWORDS',
+  graphThrottled: 'ROT_ERR_GRAPH_THROTTLED',
+  graphHttpStatus: 'ROT_ERR_GRAPH_HTTP_STATUS',
+  graphTransport: 'ROT_ERR_GRAPH_TRANSPORT',
+  entraCredential: 'ROT_ERR_ENTRA_CREDENTIAL',
+  entraReadinessTimeout: 'ROT_ERR_ENTRA_READINESS_TIMEOUT',
+  entraSecretRejected: 'ROT_ERR_ENTRA_SECRET_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

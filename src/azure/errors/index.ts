@@ -1,0 +1,10 @@
+export { EntraCredentialError } from './entra-credential-error.ts';
+export { EntraReadinessTimeoutError } from './entra-readiness-timeout-error.ts';
+export { EntraSecretRejectedError } from './entra-secret-rejected-error.ts';
+export { GraphAppNotFoundError } from './graph-app-not-found-error.ts';
+export { GraphHttpStatusError } from './graph-http-status-error.ts';
+export { GraphLifetimePolicyError } from './graph-lifetime-policy-error.ts';
+export { GraphPermissionError } from './graph-permission-error.ts';
+export { GraphThrottledError } from './graph-throttled-error.ts';
+export { GraphTooManyPasswordsError } from './graph-too-many-passwords-error.ts';
+export { GraphTransportError } from './graph-transport-error.ts';
