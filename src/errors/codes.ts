@@ -22,6 +22,8 @@ export const ErrorCodes = {
   entraCredential: 'ROT_ERR_ENTRA_CREDENTIAL',
   entraReadinessTimeout: 'ROT_ERR_ENTRA_READINESS_TIMEOUT',
   entraSecretRejected: 'ROT_ERR_ENTRA_SECRET_REJECTED',
+  rotationLocked: 'ROT_ERR_ROTATION_LOCKED',
+  internal: 'ROT_ERR_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
