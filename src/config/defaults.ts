@@ -37,6 +37,13 @@ export const DEFAULTS = {
     secretLifetime: '90d',
     gracePeriod: '24h',
     keepPrevious: 1,
+    // Pushes that become ready within this window share one update, one sync and one list call.
+    batchWindow: '2s',
+    batchMaxPairs: 200,
+    // Qualys' list reflects a sync after a moment: list this many times, this far apart, before
+    // calling a pair missing.
+    verifyAttempts: 4,
+    verifyDelay: '5s',
     schedule: '0 * * * *',
     timeZone: 'UTC',
   },

@@ -178,6 +178,10 @@ const rotation = z.strictObject({
   gracePeriod: duration.prefault(DEFAULTS.rotation.gracePeriod),
   retireUnmanagedKeys: bool().default(false),
   keepPrevious: int(0, 10).prefault(DEFAULTS.rotation.keepPrevious),
+  batchWindow: duration.prefault(DEFAULTS.rotation.batchWindow),
+  batchMaxPairs: int(1, 10_000).prefault(DEFAULTS.rotation.batchMaxPairs),
+  verifyAttempts: int(1, 20).prefault(DEFAULTS.rotation.verifyAttempts),
+  verifyDelay: duration.prefault(DEFAULTS.rotation.verifyDelay),
   schedule: cron.prefault(DEFAULTS.rotation.schedule),
   timeZone: timeZone.prefault(DEFAULTS.rotation.timeZone),
 });

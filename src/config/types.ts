@@ -85,6 +85,10 @@ export interface RotationPolicy {
   readonly gracePeriodMs: number;
   readonly retireUnmanagedKeys: boolean;
   readonly keepPrevious: number;
+  readonly batchWindowMs: number;
+  readonly batchMaxPairs: number;
+  readonly verifyAttempts: number;
+  readonly verifyDelayMs: number;
   readonly schedule: string;
   readonly timeZone: string;
 }

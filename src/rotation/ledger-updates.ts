@@ -54,10 +54,11 @@ export function releaseFreedKeys(
   before: ReadonlySet<string>,
 ): TargetRecord {
   const inUse = keysInUse(record);
-  const releasedKeys = { ...record.releasedKeys };
+  const releasedKeys = Object.fromEntries(
+    Object.entries(record.releasedKeys).filter(([keyId]) => !inUse.has(keyId)),
+  );
   for (const keyId of before) {
     if (!inUse.has(keyId)) releasedKeys[keyId] ??= new Date(now).toISOString();
   }
-  for (const keyId of inUse) delete releasedKeys[keyId];
   return { ...record, releasedKeys };
 }

@@ -90,7 +90,7 @@ export class PushCoordinator {
   }
 
   async #flushPush(requests: readonly PushRequest[]): Promise<PushResult[]> {
-    const results = requests.map(() => ({}) as Record<string, PairResult>);
+    const results: Record<string, PairResult>[] = requests.map(() => ({}));
     const credentials = requests.map((request) => ({ appId: request.appId, secret: request.secret }));
     const pairs = (kind: 'update' | 'register'): Pair[] =>
       requests.flatMap((request, index) =>

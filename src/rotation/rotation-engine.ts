@@ -4,6 +4,7 @@ import { asRotatorError } from '../errors/internal-error.ts';
 import type { RotatorError } from '../errors/rotator-error.ts';
 import type { ConnectorMapping } from '../qualys/types.ts';
 import { assessDue } from './due.ts';
+import { planRotation, type RotationPlan } from './dry-run.ts';
 import { keyDisplayName, newRotationId } from './key-names.ts';
 import { applyPushOutcomes, applyVerification } from './ledger-updates.ts';
 import {
@@ -66,6 +67,26 @@ export class RotationEngine {
 
   constructor(options: RotationEngineOptions) {
     this.#o = options;
+  }
+
+  /** The dry run: what `rotate` would do now, without touching anything or taking the lock. */
+  async plan(target: TargetConfig, options: RotateOptions = {}): Promise<RotationPlan> {
+    const listing = options.listing ?? (await this.#o.connectorApi.listSecondaryApplications());
+    const record = (await this.#o.ledger.read(target.appId)) ?? emptyRecord(target.appId, target.tenantId);
+    const app = await this.#o.directory.readApp({
+      tenantId: target.tenantId,
+      appId: target.appId,
+      objectId: target.objectId,
+    });
+    return planRotation({
+      target,
+      app,
+      record,
+      listed: listedConnectors(listing, target.appId),
+      policy: this.#o.policy,
+      now: this.#o.clock.now(),
+      forced: options.forced ?? false,
+    });
   }
 
   /** Rotates one target if it is due (or forced). Throws `RotationFailedError` when the whole target failed. */
@@ -309,7 +330,7 @@ export class RotationEngine {
     );
     const outcome =
       Object.keys(problems).length === 0 ? 'rotated' : verified.length > 0 || anyHolds ? 'partial' : 'failed';
-    let record: TargetRecord = {
+    const record: TargetRecord = {
       ...startRecord,
       inFlight: undefined,
       currentKeyId: anyHolds ? created.keyId : startRecord.currentKeyId,
@@ -458,9 +479,10 @@ export class RotationEngine {
         );
       }
     }
-    const releasedKeys = { ...record.releasedKeys };
+    const releasedKeys = Object.fromEntries(
+      Object.entries(record.releasedKeys).filter(([keyId]) => !retired.includes(keyId)),
+    );
     for (const keyId of decision.markReleased) releasedKeys[keyId] ??= iso(now);
-    for (const keyId of retired) delete releasedKeys[keyId];
     const pendingRetirements = decision.later.map((entry) => ({
       keyId: entry.keyId,
       notBefore: iso(entry.notBefore),

@@ -106,6 +106,10 @@ describe('the shipped examples/rotator.yaml', () => {
       gracePeriodMs: 86_400_000,
       retireUnmanagedKeys: false,
       keepPrevious: 1,
+      batchWindowMs: 2_000,
+      batchMaxPairs: 200,
+      verifyAttempts: 4,
+      verifyDelayMs: 5_000,
       schedule: '0 * * * *',
       timeZone: 'UTC',
     });
@@ -162,6 +166,10 @@ describe('defaults', () => {
       gracePeriodMs: 86_400_000,
       retireUnmanagedKeys: false,
       keepPrevious: 1,
+      batchWindowMs: 2_000,
+      batchMaxPairs: 200,
+      verifyAttempts: 4,
+      verifyDelayMs: 5_000,
       schedule: '0 * * * *',
       timeZone: 'UTC',
     });
