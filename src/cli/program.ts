@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
 import { isRotatorError } from '../errors/rotator-error.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { registerPruneCommand } from './prune-command.ts';
+import { registerRotateCommand, UsageError } from './rotate-command.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { CliIo } from './io.ts';
 import { packageVersion } from './version.ts';
@@ -19,6 +21,8 @@ export function buildProgram(io: CliIo): Command {
       writeErr: (text) => io.err(text.trimEnd()),
     });
   registerConfigCommand(program, io);
+  registerRotateCommand(program, io);
+  registerPruneCommand(program, io);
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failure, 2 usage error, 78 invalid configuration.\nConfiguration: --config FILE or ROTATOR_CONFIG; overrides: ROTATOR_<SECTION>__<KEY> variables.',
@@ -37,6 +41,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof CommanderError) {
       // --help and --version end through here with exit code 0.
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof UsageError) {
+      io.err(`rotator: ${error.message}`);
+      return ExitCode.usage;
     }
     if (error instanceof ConfigError) {
       io.err(`rotator: ${error.message}`);

@@ -44,6 +44,9 @@ export const DEFAULTS = {
     // calling a pair missing.
     verifyAttempts: 4,
     verifyDelay: '5s',
+    // A rotation holds its app's lock this long, renewed while it works; after a crash the next run
+    // waits at most this long for it.
+    lockTtl: '60s',
     schedule: '0 * * * *',
     timeZone: 'UTC',
   },

@@ -1,8 +1,8 @@
 import type { ConfigProblem } from './config-error.ts';
 
 export const ENV_PREFIX = 'ROTATOR_';
-/** Names the file itself, not a key. */
-const RESERVED = new Set(['ROTATOR_CONFIG']);
+/** Names the file itself, not a key; `ROTATOR_TEST_*` are the crash tests' hooks. */
+const RESERVED = /^ROTATOR_(CONFIG$|TEST_)/;
 /** What Kubernetes injects for a Service named `rotator` (service links): not ours, never an error. */
 const SERVICE_LINK = /^ROTATOR_(SERVICE_|PORT$|PORT_)/;
 
@@ -52,7 +52,7 @@ export function applyEnvOverrides(
   const overrides: EnvOverride[] = [];
   const problems: ConfigProblem[] = [];
   const names = Object.keys(env)
-    .filter((name) => name.startsWith(ENV_PREFIX) && !RESERVED.has(name) && !SERVICE_LINK.test(name))
+    .filter((name) => name.startsWith(ENV_PREFIX) && !RESERVED.test(name) && !SERVICE_LINK.test(name))
     .sort();
   for (const envName of names) {
     const raw = env[envName];

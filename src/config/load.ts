@@ -167,6 +167,7 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
       batchMaxPairs: raw.rotation.batchMaxPairs,
       verifyAttempts: raw.rotation.verifyAttempts,
       verifyDelayMs: raw.rotation.verifyDelay,
+      lockTtlMs: raw.rotation.lockTtl,
       schedule: raw.rotation.schedule,
       timeZone: raw.rotation.timeZone,
     },

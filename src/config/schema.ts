@@ -182,6 +182,7 @@ const rotation = z.strictObject({
   batchMaxPairs: int(1, 10_000).prefault(DEFAULTS.rotation.batchMaxPairs),
   verifyAttempts: int(1, 20).prefault(DEFAULTS.rotation.verifyAttempts),
   verifyDelay: duration.prefault(DEFAULTS.rotation.verifyDelay),
+  lockTtl: positiveDuration.prefault(DEFAULTS.rotation.lockTtl),
   schedule: cron.prefault(DEFAULTS.rotation.schedule),
   timeZone: timeZone.prefault(DEFAULTS.rotation.timeZone),
 });

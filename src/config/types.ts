@@ -89,6 +89,7 @@ export interface RotationPolicy {
   readonly batchMaxPairs: number;
   readonly verifyAttempts: number;
   readonly verifyDelayMs: number;
+  readonly lockTtlMs: number;
   readonly schedule: string;
   readonly timeZone: string;
 }

@@ -110,6 +110,7 @@ describe('the shipped examples/rotator.yaml', () => {
       batchMaxPairs: 200,
       verifyAttempts: 4,
       verifyDelayMs: 5_000,
+      lockTtlMs: 60_000,
       schedule: '0 * * * *',
       timeZone: 'UTC',
     });
@@ -170,6 +171,7 @@ describe('defaults', () => {
       batchMaxPairs: 200,
       verifyAttempts: 4,
       verifyDelayMs: 5_000,
+      lockTtlMs: 60_000,
       schedule: '0 * * * *',
       timeZone: 'UTC',
     });

@@ -21,6 +21,7 @@ export const POLICY: RotationPolicy = {
   batchMaxPairs: 200,
   verifyAttempts: 2,
   verifyDelayMs: 1,
+  lockTtlMs: 60_000,
   schedule: '0 * * * *',
   timeZone: 'UTC',
 };
