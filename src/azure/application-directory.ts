@@ -8,6 +8,7 @@ import { Secret } from '../util/secret.ts';
 import { sleep } from '../util/sleep.ts';
 import { classifyGraphFailure } from './classify-graph-failure.ts';
 import { EntraReadinessTimeoutError } from './errors/entra-readiness-timeout-error.ts';
+import { GraphAppNotFoundError } from './errors/graph-app-not-found-error.ts';
 import { EntraSecretRejectedError } from './errors/entra-secret-rejected-error.ts';
 import { GraphTransportError } from './errors/graph-transport-error.ts';
 import { GraphThrottledError } from './errors/graph-throttled-error.ts';
@@ -66,7 +67,7 @@ export class ApplicationDirectory {
       idempotent: true,
       subject: ref,
     });
-    return parseApplication(ref.tenantId, body);
+    return expectApp(ref, parseApplication(ref.tenantId, body));
   }
 
   /**
@@ -310,7 +311,11 @@ export class ApplicationDirectory {
         const appId = item.ref.appId.toLowerCase();
         const status = typeof response?.status === 'number' ? response.status : 0;
         if (status === 200) {
-          results.set(appId, parseApplication(tenantId, response?.body));
+          try {
+            results.set(appId, expectApp(item.ref, parseApplication(tenantId, response?.body)));
+          } catch (error) {
+            results.set(appId, unwrap(error));
+          }
           continue;
         }
         const retryAfterMs = requestedWaitMs(response?.headers ?? {}, this.#now());
@@ -366,7 +371,7 @@ export class ApplicationDirectory {
   #session(tenantId: string): GraphSession {
     let session = this.#sessions.get(tenantId);
     if (session === undefined) {
-      const tenant = this.#options.azure.tenants.find((candidate) => candidate.id === tenantId);
+      const tenant = this.#options.azure.tenants.find((candidate) => candidate.id === tenantId.toLowerCase());
       if (tenant === undefined) throw new Error(`tenant ${tenantId} is not configured in azure.tenants`);
       session = new GraphSession({
         tenantId,
@@ -383,6 +388,17 @@ export class ApplicationDirectory {
     }
     return session;
   }
+}
+
+/**
+ * An app read by object id must be the app the target names: a wrong `objectId` in the configuration
+ * must not make the rotator change another app's secrets.
+ */
+function expectApp(ref: AppRef, app: SecondaryApp): SecondaryApp {
+  if (app.appId === ref.appId.toLowerCase()) return app;
+  throw new GraphAppNotFoundError(
+    `object id ${ref.objectId ?? '?'} in tenant ${ref.tenantId} belongs to app ${app.appId}, not to app ${ref.appId}: fix targets[].objectId (or remove it)`,
+  );
 }
 
 function appPath(ref: AppRef): string {

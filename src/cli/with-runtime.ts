@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { createRuntime, crashHookFromEnv, type Runtime } from '../app/runtime.ts';
 import { loadConfig } from '../config/load.ts';
+import { checkRedis } from '../ledger/redis-connection.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { CliIo } from './io.ts';
 
@@ -19,8 +20,14 @@ export async function withRuntime<T>(
     destination: pino.destination({ dest: 2, sync: true }),
   });
   const afterStep = crashHookFromEnv(io.env);
-  const runtime = createRuntime(config, logger, afterStep ? { afterStep } : {});
+  // A command fails fast when Redis is away, instead of queueing forever as a worker would.
+  const runtime = createRuntime(config, logger, {
+    redisPurpose: 'producer',
+    ...(afterStep ? { afterStep } : {}),
+  });
   try {
+    const check = await checkRedis(runtime.redis);
+    for (const warning of check.warnings) logger.warn({ redisVersion: check.version }, warning);
     return await work(runtime);
   } finally {
     await runtime.close();

@@ -180,9 +180,9 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
           ? undefined
           : {
               enabled: redis.tls.enabled,
-              caFile: redis.tls.caFile,
-              certFile: redis.tls.certFile,
-              keyFile: redis.tls.keyFile,
+              caFile: resolveFrom(baseDir, redis.tls.caFile),
+              certFile: resolveFrom(baseDir, redis.tls.certFile),
+              keyFile: resolveFrom(baseDir, redis.tls.keyFile),
               servername: redis.tls.servername,
               rejectUnauthorized: redis.tls.rejectUnauthorized,
             },
@@ -236,7 +236,7 @@ function buildTenant(
       auth = {
         kind: raw.kind,
         clientId: raw.clientId,
-        certificateFile: raw.certificateFile,
+        certificateFile: resolve(baseDir, raw.certificateFile),
         certificatePassword: resolveSecret(baseDir, raw, 'certificatePassword', at, false, problems),
         sendCertificateChain: raw.sendCertificateChain,
       };
@@ -259,6 +259,11 @@ function splitUrlCredentials(text: string): {
   parsed.username = '';
   parsed.password = '';
   return { url: parsed.toString(), username, password };
+}
+
+/** Files named in the configuration are read from its folder when relative, wherever the process runs. */
+function resolveFrom(baseDir: string, file: string | undefined): string | undefined {
+  return file === undefined ? undefined : resolve(baseDir, file);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,5 +1,6 @@
 import type { SecondaryApp } from '../azure/types.ts';
 import type { RotationPolicy, TargetConfig } from '../config/types.ts';
+import { ErrorCodes } from '../errors/codes.ts';
 import { asRotatorError } from '../errors/internal-error.ts';
 import type { RotatorError } from '../errors/rotator-error.ts';
 import type { ConnectorMapping } from '../qualys/types.ts';
@@ -64,6 +65,8 @@ const DEFAULT_LOCK_TTL_MS = 60_000;
  */
 export class RotationEngine {
   readonly #o: RotationEngineOptions;
+  /** Apps whose lock this process failed to renew: their rotation stops at the next checkpoint. */
+  readonly #lostLocks = new Set<string>();
 
   constructor(options: RotationEngineOptions) {
     this.#o = options;
@@ -91,15 +94,39 @@ export class RotationEngine {
 
   /** Rotates one target if it is due (or forced). Throws `RotationFailedError` when the whole target failed. */
   async rotate(target: TargetConfig, options: RotateOptions = {}): Promise<RotationReport> {
-    const { ledger, owner } = this.#o;
+    return this.#withLock(target.appId, () => this.#rotateLocked(target, options));
+  }
+
+  /**
+   * Runs `work` under the target's lock (invariant 4), renewing it while it runs. A lock that could not
+   * be renewed is lost: the next checkpoint stops the rotation rather than race another process.
+   */
+  async #withLock<T>(appId: string, work: () => Promise<T>): Promise<T> {
+    const { ledger, owner, logger } = this.#o;
     const ttl = this.#o.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
-    if (!(await ledger.acquireLock(target.appId, owner, ttl))) throw new RotationLockedError(target.appId);
-    const renew = setInterval(() => void ledger.renewLock(target.appId, owner, ttl), Math.floor(ttl / 3));
+    if (!(await ledger.acquireLock(appId, owner, ttl))) throw new RotationLockedError(appId);
+    const renew = setInterval(
+      () => {
+        ledger.renewLock(appId, owner, ttl).then(
+          (held) => {
+            if (!held) this.#lostLocks.add(appId);
+          },
+          (error: unknown) =>
+            logger.warn({ appId, err: error }, 'could not renew the rotation lock; will try again'),
+        );
+      },
+      Math.floor(ttl / 3),
+    );
     try {
-      return await this.#rotateLocked(target, options);
+      return await work();
     } finally {
       clearInterval(renew);
-      await ledger.releaseLock(target.appId, owner);
+      const lost = this.#lostLocks.delete(appId);
+      if (!lost) {
+        await ledger.releaseLock(appId, owner).catch((error: unknown) => {
+          logger.warn({ appId, err: error }, 'could not release the rotation lock; it expires by itself');
+        });
+      }
     }
   }
 
@@ -239,7 +266,7 @@ export class RotationEngine {
       if (result.status === 'failed') {
         failed[connector] = {
           status: 'failed',
-          errorCode: result.errorCode ?? 'ROT_ERR_QUALYS_PARTIAL_FAILURE',
+          errorCode: result.errorCode ?? ErrorCodes.qualysPartialFailure,
           message: result.message ?? 'Qualys reported the pair as failed',
         };
       }
@@ -278,7 +305,7 @@ export class RotationEngine {
       if (listedNow[connector] !== true) {
         missing[connector] = {
           status: 'unconfirmed',
-          errorCode: 'ROT_ERR_QUALYS_PARTIAL_FAILURE',
+          errorCode: ErrorCodes.qualysPartialFailure,
           message: 'Qualys does not list the app for this connector after the sync',
         };
       }
@@ -425,10 +452,8 @@ export class RotationEngine {
     target: TargetConfig,
     listing?: readonly ConnectorMapping[],
   ): Promise<Pick<RotationReport, 'retired' | 'retireLater'>> {
-    const { ledger, owner } = this.#o;
-    const ttl = this.#o.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
-    if (!(await ledger.acquireLock(target.appId, owner, ttl))) throw new RotationLockedError(target.appId);
-    try {
+    const { ledger } = this.#o;
+    return this.#withLock(target.appId, async () => {
       const record = (await ledger.read(target.appId)) ?? emptyRecord(target.appId, target.tenantId);
       const app = await this.#o.directory.readApp({
         tenantId: target.tenantId,
@@ -439,10 +464,8 @@ export class RotationEngine {
       const drift = listedConnectors(mapping, target.appId).filter(
         (connector) => !target.connectors.includes(connector),
       );
-      return await this.#retire(target, app, record, drift, newRotationId(this.#o.clock.now()));
-    } finally {
-      await ledger.releaseLock(target.appId, owner);
-    }
+      return this.#retire(target, app, record, drift, newRotationId(this.#o.clock.now()));
+    });
   }
 
   async #retire(
@@ -575,7 +598,7 @@ export class RotationEngine {
           if (status === 'failed')
             failed[connector] = {
               status: 'failed',
-              errorCode: 'ROT_ERR_QUALYS_PARTIAL_FAILURE',
+              errorCode: ErrorCodes.qualysPartialFailure,
               message: 'Qualys reported the pair as failed',
             };
         }
@@ -664,6 +687,7 @@ export class RotationEngine {
   }
 
   async #checkpoint(target: TargetConfig, record: TargetRecord, point: HookPoint): Promise<TargetRecord> {
+    if (this.#lostLocks.has(target.appId)) throw new RotationLockedError(target.appId);
     await this.#o.ledger.write(record);
     await this.#o.afterStep?.(point, target.appId);
     return record;

@@ -8,7 +8,9 @@ import type {
 } from '../../src/azure/types.ts';
 import {
   EntraReadinessTimeoutError,
+  EntraSecretRejectedError,
   GraphAppNotFoundError,
+  GraphHttpStatusError,
   GraphTooManyPasswordsError,
 } from '../../src/azure/errors/index.ts';
 import type { RotatorError } from '../../src/errors/rotator-error.ts';
@@ -36,9 +38,12 @@ type Operation = 'readApp' | 'readApps' | 'addPassword' | 'removePassword' | 'wa
 
 /**
  * An in-memory Entra ID with Graph's rules as the adapter presents them: what the engine's unit tests
- * run against. The contract tests hold it to the real adapter's behaviour.
+ * run against. The contract tests (test/contract/directory.contract.test.ts) hold it to the real
+ * adapter's behaviour: ids are GUIDs, matched whatever their case and answered in lower case; a ref's
+ * objectId, when given, names the app; an expired secret is refused, not waited for.
  */
 export class FakeDirectory implements DirectoryPort {
+  /** Keyed by lower-cased appId; the ids inside are lower-cased too, as the adapter answers them. */
   readonly #apps = new Map<string, FakeApp>();
   readonly #clock: Clock;
   readonly #failures: { operation: Operation; error: RotatorError }[] = [];
@@ -59,14 +64,15 @@ export class FakeDirectory implements DirectoryPort {
   }
 
   addApp(tenantId: string, appId: string = randomUUID(), objectId: string = randomUUID()): SecondaryApp {
-    this.#apps.set(appId, {
+    const app: FakeApp = {
       tenantId,
-      appId,
-      objectId,
+      appId: appId.toLowerCase(),
+      objectId: objectId.toLowerCase(),
       displayName: `app ${appId.slice(0, 8)}`,
       passwords: [],
-    });
-    return this.#view(this.#apps.get(appId) as FakeApp);
+    };
+    this.#apps.set(app.appId, app);
+    return this.#view(app);
   }
 
   /** A password made outside the rotator (an unmanaged key), `ageMs` old. */
@@ -91,7 +97,7 @@ export class FakeDirectory implements DirectoryPort {
 
   accepts(appId: string, secret: string): boolean {
     const now = this.#clock.now();
-    return (this.#apps.get(appId)?.passwords ?? []).some(
+    return (this.#apps.get(appId.toLowerCase())?.passwords ?? []).some(
       (password) =>
         password.secret === secret &&
         Date.parse(password.startDateTime) <= now &&
@@ -117,9 +123,9 @@ export class FakeDirectory implements DirectoryPort {
     const out = new Map<string, SecondaryApp | RotatorError>();
     for (const ref of refs) {
       try {
-        out.set(ref.appId, this.#view(this.#find(ref)));
+        out.set(ref.appId.toLowerCase(), this.#view(this.#find(ref)));
       } catch (error) {
-        out.set(ref.appId, error as RotatorError);
+        out.set(ref.appId.toLowerCase(), error as RotatorError);
       }
     }
     return out;
@@ -128,17 +134,21 @@ export class FakeDirectory implements DirectoryPort {
   async addPassword(app: SecondaryApp, request: AddPasswordRequest): Promise<NewPassword> {
     this.#count('addPassword');
     const target = this.#find(app);
+    const start = request.startDateTime ?? new Date(this.#clock.now());
+    if (request.endDateTime.getTime() <= start.getTime()) {
+      throw new GraphHttpStatusError(
+        'addPassword',
+        400,
+        'Request_BadRequest',
+        'Password credential end date must be after its start date.',
+      );
+    }
     if (target.passwords.length >= this.maxPasswords) {
       throw new GraphTooManyPasswordsError(
         `app ${app.appId} in tenant ${app.tenantId} holds as many passwords as it may`,
       );
     }
-    const created = this.#create(
-      target,
-      request.displayName,
-      request.startDateTime ?? new Date(this.#clock.now()),
-      request.endDateTime,
-    );
+    const created = this.#create(target, request.displayName, start, request.endDateTime);
     this.onKeyCreated?.(created.keyId);
     const { secret, ...info } = created;
     return { ...info, secret: new Secret(secret) };
@@ -151,14 +161,26 @@ export class FakeDirectory implements DirectoryPort {
     this.#count('removePassword');
     const target = this.#find(app);
     const before = target.passwords.length;
-    target.passwords = target.passwords.filter((password) => password.keyId !== keyId);
+    target.passwords = target.passwords.filter((password) => password.keyId !== keyId.toLowerCase());
     return target.passwords.length < before ? 'removed' : 'absent';
   }
 
   async waitUntilAccepted(ref: AppRef, secret: Secret): Promise<ReadinessResult> {
     this.#count('waitUntilAccepted');
-    if (!this.accepts(ref.appId, secret.reveal())) throw new EntraReadinessTimeoutError(ref.appId, 0, 1);
-    return { attempts: 1, waitedMs: 0 };
+    const text = secret.reveal();
+    if (this.accepts(ref.appId, text)) return { attempts: 1, waitedMs: 0 };
+    const now = this.#clock.now();
+    const expired = (this.#apps.get(ref.appId.toLowerCase())?.passwords ?? []).some(
+      (password) => password.secret === text && now >= Date.parse(password.endDateTime),
+    );
+    // Entra answers an expired secret with AADSTS7000222, which no amount of waiting cures.
+    if (expired) {
+      throw new EntraSecretRejectedError(
+        `Entra refused the new secret of app ${ref.appId} in tenant ${ref.tenantId}: AADSTS7000222 The provided client secret keys are expired.`,
+        7_000_222,
+      );
+    }
+    throw new EntraReadinessTimeoutError(ref.appId, 0, 1);
   }
 
   #count(operation: Operation): void {
@@ -183,8 +205,12 @@ export class FakeDirectory implements DirectoryPort {
     return password;
   }
 
-  #find(ref: Pick<AppRef, 'appId' | 'tenantId'>): FakeApp {
-    const app = this.#apps.get(ref.appId);
+  /** As the adapter addresses an app: by its objectId when known, else by its appId. */
+  #find(ref: Pick<AppRef, 'appId' | 'tenantId' | 'objectId'>): FakeApp {
+    const app =
+      ref.objectId === undefined
+        ? this.#apps.get(ref.appId.toLowerCase())
+        : [...this.#apps.values()].find((candidate) => candidate.objectId === ref.objectId?.toLowerCase());
     if (app === undefined || app.tenantId !== ref.tenantId) {
       throw new GraphAppNotFoundError(`Graph found no app ${ref.appId} in tenant ${ref.tenantId}`);
     }
@@ -192,7 +218,7 @@ export class FakeDirectory implements DirectoryPort {
   }
 
   #app(appId: string): FakeApp {
-    const app = this.#apps.get(appId);
+    const app = this.#apps.get(appId.toLowerCase());
     if (app === undefined) throw new Error(`no fake app ${appId}`);
     return app;
   }

@@ -250,6 +250,21 @@ azure: { cloud: custom, authorityHost: ${strict.authorityHost}, graphEndpoint: $
     }
   });
 
+  it('refuses an objectId that belongs to another app, so a config slip cannot rotate the wrong app', async () => {
+    const { dir } = directory();
+    const [one, other] = [
+      sim.addApp({ tenantId: T1, owners: [ROTATOR] }),
+      sim.addApp({ tenantId: T1, owners: [ROTATOR] }),
+    ];
+    const error = await dir
+      .readApp({ tenantId: T1, appId: one.appId, objectId: other.objectId })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GraphAppNotFoundError);
+    expect((error as Error).message).toMatch(/belongs to app .*fix targets\[\]\.objectId/);
+    const many = await dir.readApps([{ tenantId: T1, appId: one.appId, objectId: other.objectId }]);
+    expect(many.get(one.appId)).toBeInstanceOf(GraphAppNotFoundError);
+  });
+
   it('reports a wrong rotator secret as a permanent credential error with the AADSTS code', async () => {
     const wrong = `wrong-${randomUUID()}`;
     extraSecrets.push(wrong);

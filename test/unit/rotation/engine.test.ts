@@ -273,6 +273,28 @@ describe('failure branches', () => {
   });
 });
 
+describe('the lock', () => {
+  it('stops at the next checkpoint when the lock was lost to another process, leaving recovery to the next run', async () => {
+    const h = harness();
+    const target = h.target();
+    const engine = h.engine({
+      policy: { lockTtlMs: 30 },
+      afterStep: async (point) => {
+        if (point !== 'created') return;
+        h.clock.advance(60_000);
+        expect(await h.ledger.acquireLock(target.appId, 'another-replica', 60_000)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      },
+    });
+    await expect(engine.rotate(target)).rejects.toBeInstanceOf(RotationLockedError);
+    expect((await h.ledger.read(target.appId))?.inFlight?.step).toBe('created');
+    await h.ledger.releaseLock(target.appId, 'another-replica');
+    const next = await h.engine().rotate(target);
+    expect(next.recovered?.removedKeys).toHaveLength(1);
+    expect(await expectConsistent(h, target)).toEqual([]);
+  });
+});
+
 describe('crash at every checkpoint, then a restart', () => {
   const points = [
     'intent',

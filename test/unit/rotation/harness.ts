@@ -45,7 +45,7 @@ export interface Harness {
   readonly lines: string[];
   engine(options?: {
     policy?: Partial<RotationPolicy>;
-    afterStep?: (point: HookPoint, appId: string) => void;
+    afterStep?: (point: HookPoint, appId: string) => void | Promise<void>;
   }): RotationEngine;
   /** A target with an app and `connectors` registered in Qualys with an unmanaged key of `ageMs`. */
   target(options?: {
@@ -89,6 +89,7 @@ export function harness(): Harness {
         readinessTimeoutMs: 1_000,
         logger: captured.logger,
         owner: `test-${randomUUID()}`,
+        lockTtlMs: policy.lockTtlMs,
         ...(options.afterStep ? { afterStep: options.afterStep } : {}),
       });
     },
