@@ -136,6 +136,12 @@ export class RotationEngine {
     const listing = options.listing ?? (await this.#o.connectorApi.listSecondaryApplications());
     const listed = listedConnectors(listing, target.appId);
     const drift = listed.filter((connector) => !target.connectors.includes(connector));
+    if (drift.length > 0) {
+      this.#o.logger.warn(
+        { rotationId, appId: target.appId, tenantId: target.tenantId, step: 'plan', driftConnectors: drift },
+        'Qualys lists connectors for this app that the configuration does not; old keys stay until `rotator prune` or a configuration change',
+      );
+    }
     let record = (await this.#o.ledger.read(target.appId)) ?? emptyRecord(target.appId, target.tenantId);
     let app = await this.#step(target, rotationId, 'plan', () =>
       directory.readApp({ tenantId: target.tenantId, appId: target.appId, objectId: target.objectId }),
