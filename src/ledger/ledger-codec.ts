@@ -75,6 +75,7 @@ const targetRecordSchema: z.ZodType<TargetRecord> = z.looseObject({
   lastResult: lastResult.optional(),
   lastSuccessAt: text.optional(),
   nextDueAt: text.optional(),
+  connectorsSeen: z.array(text).optional(),
   rotateAgain: z.boolean().optional(),
   inFlight: inFlight.optional(),
 });

@@ -63,6 +63,8 @@ export interface TargetRecord {
   readonly lastResult?: LastResult | undefined;
   readonly lastSuccessAt?: string | undefined;
   readonly nextDueAt?: string | undefined;
+  /** The connectors configured at the last run: a connector added since makes the target due. */
+  readonly connectorsSeen?: readonly string[] | undefined;
   /** Set when a key may be held somewhere we could not confirm: the next run must rotate. */
   readonly rotateAgain?: boolean | undefined;
   readonly inFlight?: InFlightRotation | undefined;

@@ -166,6 +166,17 @@ export class RotationEngine {
       unregistered,
     });
     if (!due.due) {
+      // Adopted or checked: the sweep reads the next due time from the ledger instead of asking Graph.
+      record = {
+        ...record,
+        nextDueAt: new Date(due.nextDueAt).toISOString(),
+        currentKeyId: record.currentKeyId,
+        currentKeyExpiresAt:
+          record.currentKeyExpiresAt ??
+          app.passwords.find((password) => password.keyId === due.currentKeyId)?.endDateTime ??
+          undefined,
+        connectorsSeen: [...target.connectors],
+      };
       const retire = await this.#retire(target, app, record, drift, rotationId);
       return {
         rotationId,
@@ -370,6 +381,7 @@ export class RotationEngine {
       currentKeyExpiresAt: anyHolds ? (created.endDateTime ?? undefined) : startRecord.currentKeyExpiresAt,
       allKnownSince: startRecord.allKnownSince ?? (allKnown ? nowIso : undefined),
       lastSuccessAt: outcome === 'rotated' ? nowIso : startRecord.lastSuccessAt,
+      connectorsSeen: [...target.connectors],
       nextDueAt: iso(
         Math.min(
           now + policy.intervalMs,
