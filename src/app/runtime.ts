@@ -6,6 +6,7 @@ import type { AzureRequestEvent } from '../azure/types.ts';
 import type { RotatorConfig } from '../config/types.ts';
 import { createRedis } from '../ledger/redis-connection.ts';
 import { RedisLedger } from '../ledger/redis-ledger.ts';
+import { QualysCallBudget } from '../qualys/call-budget.ts';
 import { createQualysClient } from '../qualys/create-client.ts';
 import type { QualysConnectorClient } from '../qualys/connector-api-client.ts';
 import type { QualysOperation } from '../qualys/types.ts';
@@ -50,10 +51,14 @@ export function createRuntime(config: RotatorConfig, logger: Logger, options: Ru
       else calls.entraProbes += 1;
     },
   });
+  const budget = config.qualys.callBudget
+    ? new QualysCallBudget(redis, config.redis.keyPrefix, config.qualys.callBudget)
+    : undefined;
   const qualys = createQualysClient(config.qualys, logger, {
     onRequest: ({ operation }) => {
       calls.qualys[operation] = (calls.qualys[operation] ?? 0) + 1;
     },
+    ...(budget ? { beforeRequest: (operation: QualysOperation) => budget.take(operation) } : {}),
   });
   const policy = config.rotation;
   const coordinator = new PushCoordinator(qualys, {

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { isRotatorError } from '../errors/rotator-error.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerPruneCommand } from './prune-command.ts';
+import { registerWorkerCommand } from './worker-command.ts';
 import { registerRotateCommand, UsageError } from './rotate-command.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { CliIo } from './io.ts';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   registerConfigCommand(program, io);
   registerRotateCommand(program, io);
   registerPruneCommand(program, io);
+  registerWorkerCommand(program, io);
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failure, 2 usage error, 78 invalid configuration.\nConfiguration: --config FILE or ROTATOR_CONFIG; overrides: ROTATOR_<SECTION>__<KEY> variables.',

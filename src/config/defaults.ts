@@ -50,6 +50,18 @@ export const DEFAULTS = {
     schedule: '0 * * * *',
     timeZone: 'UTC',
   },
+  worker: {
+    // Rotations run at once per replica; pushes of concurrent rotations share Qualys calls.
+    concurrency: 16,
+    attempts: 6,
+    // Exponential backoff with full jitter between attempts of one rotation.
+    backoffBase: '30s',
+    backoffMax: '30m',
+    // On SIGTERM, active rotations get this long to finish or reach a checkpoint.
+    shutdownTimeout: '25s',
+    deadLetterRetention: '30d',
+  },
+  http: { host: '0.0.0.0', port: 8080 },
   redis: {
     url: 'redis://127.0.0.1:6379',
     // A hash tag keeps every key of the rotator in one Redis Cluster slot, as BullMQ requires.

@@ -132,6 +132,10 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
         maxThrottleWaitMs: http.maxThrottleWait,
         tokenRefreshBeforeExpiryMs: http.tokenRefreshBeforeExpiry,
       },
+      callBudget:
+        raw.qualys.callBudget === undefined
+          ? undefined
+          : { calls: raw.qualys.callBudget.calls, windowMs: raw.qualys.callBudget.window },
     },
     azure: {
       cloud: raw.azure.cloud,
@@ -205,6 +209,15 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
       keyPrefix: redis.keyPrefix,
     },
     logging: raw.logging,
+    worker: {
+      concurrency: raw.worker.concurrency,
+      attempts: raw.worker.attempts,
+      backoffBaseMs: raw.worker.backoffBase,
+      backoffMaxMs: raw.worker.backoffMax,
+      shutdownTimeoutMs: raw.worker.shutdownTimeout,
+      deadLetterRetentionMs: raw.worker.deadLetterRetention,
+    },
+    http: raw.http,
   };
 }
 

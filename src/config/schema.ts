@@ -87,6 +87,8 @@ const qualys = z.strictObject({
   username: nonEmpty,
   ...secretFields('password'),
   http: qualysHttp.prefault({}),
+  /** The rotator's share of the subscription's API limit, counted across replicas in Redis. */
+  callBudget: z.strictObject({ calls: int(1, 1_000_000), window: positiveDuration }).optional(),
 });
 
 const workloadIdentity = z.strictObject({
@@ -222,12 +224,28 @@ const logging = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+const worker = z.strictObject({
+  concurrency: int(1, 256).prefault(DEFAULTS.worker.concurrency),
+  attempts: int(1, 100).prefault(DEFAULTS.worker.attempts),
+  backoffBase: positiveDuration.prefault(DEFAULTS.worker.backoffBase),
+  backoffMax: positiveDuration.prefault(DEFAULTS.worker.backoffMax),
+  shutdownTimeout: positiveDuration.prefault(DEFAULTS.worker.shutdownTimeout),
+  deadLetterRetention: positiveDuration.prefault(DEFAULTS.worker.deadLetterRetention),
+});
+
+const http = z.strictObject({
+  host: nonEmpty.prefault(DEFAULTS.http.host),
+  port: fromText(z.number().int().min(0).max(65_535)).prefault(DEFAULTS.http.port),
+});
+
 export const configSchema = z.strictObject({
   qualys,
   azure,
   targets: z.array(target).default([]),
   rotation: rotation.prefault({}),
   redis: redis.prefault({}),
+  worker: worker.prefault({}),
+  http: http.prefault({}),
   logging: logging.prefault({}),
 });
 

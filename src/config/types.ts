@@ -10,6 +10,22 @@ export interface RotatorConfig {
   readonly rotation: RotationPolicy;
   readonly redis: RedisConfig;
   readonly logging: LoggingConfig;
+  readonly worker: WorkerConfig;
+  readonly http: HttpServerConfig;
+}
+
+export interface WorkerConfig {
+  readonly concurrency: number;
+  readonly attempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly deadLetterRetentionMs: number;
+}
+
+export interface HttpServerConfig {
+  readonly host: string;
+  readonly port: number;
 }
 
 export interface QualysConfig {
@@ -18,6 +34,8 @@ export interface QualysConfig {
   readonly username: string;
   readonly password: Secret;
   readonly http: QualysHttpOptions;
+  /** At most `calls` Qualys calls per `windowMs` across all replicas (the subscription's limit). */
+  readonly callBudget: { readonly calls: number; readonly windowMs: number } | undefined;
 }
 
 export interface QualysHttpOptions extends RetryOptions {

@@ -83,6 +83,11 @@ export interface QualysClientOptions {
   readonly onRateLimit?: (info: RateLimitInfo) => void;
   /** Called once per HTTP exchange (for metrics): operation, status (0 on a transport error), duration. */
   readonly onRequest?: (event: { operation: QualysOperation; status: number; durationMs: number }) => void;
+  /**
+   * Called before every HTTP exchange, sign-ins included: the shared call budget. It may wait, or
+   * throw a `QualysRateLimitedError` to hand the wait to the queue.
+   */
+  readonly beforeRequest?: (operation: QualysOperation) => Promise<void>;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -102,7 +107,7 @@ export class QualysConnectorClient {
   constructor(options: QualysClientOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#transport = new HttpTransport(options.http, options.dispatcher);
+    this.#transport = new HttpTransport(options.http, options.dispatcher, options.beforeRequest);
     this.#token = new GatewayToken({
       gatewayUrl: options.gatewayUrl,
       username: options.username,

@@ -6,7 +6,7 @@ import { QualysConnectorClient, type QualysClientOptions } from './connector-api
 export function createQualysClient(
   config: QualysConfig,
   logger: Logger,
-  extras: Pick<QualysClientOptions, 'onRateLimit' | 'onRequest' | 'dispatcher'> = {},
+  extras: Pick<QualysClientOptions, 'onRateLimit' | 'onRequest' | 'dispatcher' | 'beforeRequest'> = {},
 ): QualysConnectorClient {
   return new QualysConnectorClient({
     gatewayUrl: config.gatewayUrl,

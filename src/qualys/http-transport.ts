@@ -34,8 +34,15 @@ export class HttpTransport {
   readonly #ownsDispatcher: boolean;
   readonly #options: QualysHttpOptions;
 
-  constructor(options: QualysHttpOptions, dispatcher?: Dispatcher) {
+  readonly #beforeSend: ((operation: QualysOperation) => Promise<void>) | undefined;
+
+  constructor(
+    options: QualysHttpOptions,
+    dispatcher?: Dispatcher,
+    beforeSend?: (operation: QualysOperation) => Promise<void>,
+  ) {
     this.#options = options;
+    this.#beforeSend = beforeSend;
     this.#ownsDispatcher = dispatcher === undefined;
     this.#dispatcher =
       dispatcher ??
@@ -48,6 +55,7 @@ export class HttpTransport {
   }
 
   async send(req: TransportRequest): Promise<TransportResponse> {
+    await this.#beforeSend?.(req.operation);
     try {
       const response = await request(req.url, {
         method: req.method,

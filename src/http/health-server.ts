@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HealthChecks {
+  /** Every check must pass for /readyz; each returns a reason when it does not. */
+  readonly readiness: () => Promise<Readonly<Record<string, string | true>>>;
+}
+
+export interface HealthServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's HTTP server: `/livez` (the process answers) and `/readyz` (Redis reachable, schedulers
+ * registered, worker running). No secret or configuration is ever served.
+ */
+export async function startHealthServer(
+  host: string,
+  port: number,
+  checks: HealthChecks,
+): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(405, { error: 'method not allowed' });
+      return;
+    }
+    if (path === '/livez') {
+      send(200, { status: 'ok' });
+      return;
+    }
+    if (path === '/readyz') {
+      checks.readiness().then(
+        (results) => {
+          const failing = Object.entries(results).filter(([, value]) => value !== true);
+          send(failing.length === 0 ? 200 : 503, {
+            status: failing.length === 0 ? 'ready' : 'not ready',
+            checks: results,
+          });
+        },
+        () => send(503, { status: 'not ready' }),
+      );
+      return;
+    }
+    send(404, { error: 'not found' });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
