@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   /** Test-only: called after each engine checkpoint. */
   readonly afterStep?: (point: HookPoint, appId: string) => void | Promise<void>;
   readonly redisPurpose?: 'worker' | 'producer';
+  /** Aborted when the worker must stop: rotations stop at their next checkpoint. */
+  readonly shutdownSignal?: AbortSignal;
 }
 
 export function createRuntime(config: RotatorConfig, logger: Logger, options: RuntimeOptions = {}): Runtime {
@@ -79,6 +81,7 @@ export function createRuntime(config: RotatorConfig, logger: Logger, options: Ru
     owner: `${hostname()}:${process.pid}`,
     lockTtlMs: policy.lockTtlMs,
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });
   return {
     config,

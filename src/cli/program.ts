@@ -1,10 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config-error.ts';
 import { isRotatorError } from '../errors/rotator-error.ts';
+import { SelectionError } from '../queue/operations.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { registerDlqCommand } from './dlq-command.ts';
+import { registerEnqueueCommand } from './enqueue-command.ts';
 import { registerPruneCommand } from './prune-command.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 import { registerRotateCommand, UsageError } from './rotate-command.ts';
+import { registerStatusCommand } from './status-command.ts';
 import { ExitCode } from './exit-codes.ts';
 import type { CliIo } from './io.ts';
 import { packageVersion } from './version.ts';
@@ -25,6 +29,9 @@ export function buildProgram(io: CliIo): Command {
   registerRotateCommand(program, io);
   registerPruneCommand(program, io);
   registerWorkerCommand(program, io);
+  registerEnqueueCommand(program, io);
+  registerStatusCommand(program, io);
+  registerDlqCommand(program, io);
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failure, 2 usage error, 78 invalid configuration.\nConfiguration: --config FILE or ROTATOR_CONFIG; overrides: ROTATOR_<SECTION>__<KEY> variables.',
@@ -44,7 +51,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // --help and --version end through here with exit code 0.
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    if (error instanceof UsageError) {
+    // A selection naming nothing the configuration has is a usage error too.
+    if (error instanceof UsageError || error instanceof SelectionError) {
       io.err(`rotator: ${error.message}`);
       return ExitCode.usage;
     }

@@ -15,8 +15,10 @@ export function registerWorkerCommand(program: Command, io: CliIo): void {
       const config = loadConfig({ path: options.config, env: io.env });
       const logger = createLogger({ level: config.logging.level });
       const afterStep = crashHookFromEnv(io.env);
-      const app = await startWorker(config, logger, afterStep ? { afterStep } : {});
-      installSignalHandlers(() => app.stop(), logger);
+      // Handlers first: a signal during start-up waits for the start, then stops cleanly.
+      const starting = startWorker(config, logger, afterStep ? { afterStep } : {});
+      installSignalHandlers(async () => (await starting).stop(), logger);
+      await starting;
       // The process now lives on its server, worker and timers until a signal stops it.
     });
 }

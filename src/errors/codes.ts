@@ -23,6 +23,7 @@ export const ErrorCodes = {
   entraReadinessTimeout: 'ROT_ERR_ENTRA_READINESS_TIMEOUT',
   entraSecretRejected: 'ROT_ERR_ENTRA_SECRET_REJECTED',
   rotationLocked: 'ROT_ERR_ROTATION_LOCKED',
+  shuttingDown: 'ROT_ERR_SHUTTING_DOWN',
   internal: 'ROT_ERR_INTERNAL',
 } as const;
 

@@ -1,5 +1,6 @@
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import type { QualysHttpOptions } from '../config/types.ts';
+import { sleep } from '../util/sleep.ts';
 import { QualysNetworkError } from './errors/qualys-network-error.ts';
 import { QualysTimeoutError } from './errors/qualys-timeout-error.ts';
 import type { HeaderBag } from '../http/headers.ts';
@@ -78,7 +79,13 @@ export class HttpTransport {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    if (!this.#ownsDispatcher) return;
+    // close() waits for requests in flight (up to a headers timeout each); a stopping worker cannot.
+    const closed = await Promise.race([
+      this.#dispatcher.close().then(() => true),
+      sleep(1_000).then(() => false),
+    ]);
+    if (!closed) await this.#dispatcher.destroy();
   }
 }
 

@@ -1,8 +1,10 @@
-import { RateLimitError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import { DelayedError, RateLimitError, UnrecoverableError, type Job, type Queue } from 'bullmq';
+import { ErrorCodes } from '../errors/codes.ts';
 import type { Logger } from 'pino';
 import type { RotatorConfig, TargetConfig } from '../config/types.ts';
 import { asRotatorError } from '../errors/internal-error.ts';
 import type { RotatorError } from '../errors/rotator-error.ts';
+import type { ConnectorMapping } from '../qualys/types.ts';
 import type { LedgerPort } from '../rotation/ports.ts';
 import type { RotationEngine } from '../rotation/rotation-engine.ts';
 import { RotationFailedError } from '../rotation/rotation-failed-error.ts';
@@ -14,11 +16,15 @@ import { planSweep } from './sweep-plan.ts';
 export interface ProcessorDeps {
   readonly config: RotatorConfig;
   readonly engine: RotationEngine;
+  /** Qualys' listing of (connector, app) pairs. */
+  readonly engineListing: () => Promise<ConnectorMapping[]>;
   readonly ledger: LedgerPort;
   readonly queue: Queue;
   readonly deadLetters: DeadLetters;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** True once the worker is stopping: a job fetched in that moment goes back to the queue. */
+  readonly isStopping?: () => boolean;
 }
 
 /**
@@ -26,16 +32,36 @@ export interface ProcessorDeps {
  * once: throttled → pause the whole queue for the wait (no attempt spent); permanent → dead-letter now
  * (`UnrecoverableError`); transient → retry with backoff, dead-letter when attempts run out.
  */
-export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<unknown> {
+export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string) => Promise<unknown> {
   const now = deps.now ?? Date.now;
   const targets = new Map(deps.config.targets.map((target) => [target.appId, target]));
   const targetOf = (appId: string): TargetConfig | undefined => targets.get(appId);
+  // Rotations that start together share one Qualys listing, as their pushes share one update.
+  let cached: { at: number; listing: Promise<ConnectorMapping[]> } | undefined;
+  const listing = (): Promise<ConnectorMapping[]> => {
+    const maxAgeMs = Math.max(2_000, deps.config.rotation.batchWindowMs * 2);
+    if (cached === undefined || now() - cached.at > maxAgeMs) {
+      const fresh = deps.engineListing();
+      cached = { at: now(), listing: fresh };
+      fresh.catch(() => {
+        if (cached?.listing === fresh) cached = undefined;
+      });
+    }
+    return cached.listing;
+  };
 
-  async function rotate(job: Job<RotateJobData>): Promise<RotateJobResult | { skipped: string }> {
+  async function rotate(
+    job: Job<RotateJobData>,
+    token: string | undefined,
+  ): Promise<RotateJobResult | { skipped: string }> {
     const target = targetOf(job.data.appId);
     if (target === undefined) {
       // Removed from the configuration after the job was queued: nothing to do.
       return { skipped: `app ${job.data.appId} is not configured` };
+    }
+    if (deps.isStopping?.() === true && token !== undefined) {
+      await job.moveToDelayed(now() + 1_000, token);
+      throw new DelayedError();
     }
     const log = deps.logger.child({
       appId: target.appId,
@@ -44,7 +70,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<unkn
       attempt: job.attemptsMade + 1,
     });
     try {
-      const report = await deps.engine.rotate(target, { forced: job.data.forced });
+      const report = await deps.engine.rotate(target, { forced: job.data.forced, listing: await listing() });
       for (const letter of report.deadLetters) {
         await deps.deadLetters.record(letter, {
           targetName: target.name,
@@ -69,16 +95,22 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<unkn
         deadLetters: report.deadLetters.length,
       };
     } catch (error) {
-      throw await handleFailure(job, target, asRotatorError(error), log);
+      throw await handleFailure(job, token, target, asRotatorError(error), log);
     }
   }
 
   async function handleFailure(
     job: Job,
+    token: string | undefined,
     target: TargetConfig,
     error: RotatorError,
     log: Logger,
   ): Promise<Error> {
+    if (error.code === ErrorCodes.shuttingDown && token !== undefined) {
+      // Back to the queue without spending an attempt: another replica, or this one restarted, resumes it.
+      await job.moveToDelayed(now() + 1_000, token);
+      return new DelayedError();
+    }
     if (error.kind === 'throttled') {
       const waitMs = error.retryAfterMs ?? 60_000;
       log.warn({ err: error, waitMs }, 'upstream throttled us: pausing the queue');
@@ -151,10 +183,10 @@ export function createProcessor(deps: ProcessorDeps): (job: Job) => Promise<unkn
     };
   }
 
-  return async (job: Job) => {
+  return async (job: Job, token?: string) => {
     switch (job.name) {
       case 'rotate':
-        return rotate(job as Job<RotateJobData>);
+        return rotate(job as Job<RotateJobData>, token);
       case 'retire':
         return retire(job as Job<RetireJobData>);
       case 'sweep':

@@ -25,7 +25,11 @@ export interface DirectoryPort {
     keyId: string,
   ): Promise<'removed' | 'absent'>;
   /** Resolves once Entra accepts the secret; throws a transient error when the bound passes. */
-  waitUntilAccepted(ref: AppRef, secret: Secret, options?: { timeoutMs?: number }): Promise<ReadinessResult>;
+  waitUntilAccepted(
+    ref: AppRef,
+    secret: Secret,
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<ReadinessResult>;
 }
 
 /** The Qualys Connector API as the engine needs it. Implemented by `QualysConnectorClient` and a fake. */

@@ -22,6 +22,7 @@ import { planRetirement } from './retire-plan.ts';
 import type { ConnectorResult, DeadLetter, RotationReport } from './report.ts';
 import { RotationFailedError } from './rotation-failed-error.ts';
 import { RotationLockedError } from './rotation-locked-error.ts';
+import { ShuttingDownError } from './shutting-down-error.ts';
 
 /** Points where a test may stop the process (crash-safety tests); `add-returned` precedes its record. */
 export type HookPoint = Step | 'add-returned' | 'retired';
@@ -44,6 +45,8 @@ export interface RotationEngineOptions {
   /** Identifies this process in locks. */
   readonly owner: string;
   readonly lockTtlMs?: number;
+  /** Aborted when the process must stop: rotations stop at their next checkpoint. */
+  readonly shutdownSignal?: AbortSignal;
   /** Test-only: called after each checkpoint (the crash tests kill the process here). */
   readonly afterStep?: (point: HookPoint, appId: string) => void | Promise<void>;
 }
@@ -255,7 +258,11 @@ export class RotationEngine {
       target,
       rotationId,
       'ready',
-      () => directory.waitUntilAccepted(target, created.secret, { timeoutMs: this.#o.readinessTimeoutMs }),
+      () =>
+        directory.waitUntilAccepted(target, created.secret, {
+          timeoutMs: this.#o.readinessTimeoutMs,
+          ...(this.#o.shutdownSignal ? { signal: this.#o.shutdownSignal } : {}),
+        }),
       () => this.#compensate(target, app, record, created.keyId),
     );
     record = await this.#checkpoint(target, { ...record, inFlight: { ...inFlight, step: 'ready' } }, 'ready');
@@ -706,6 +713,7 @@ export class RotationEngine {
 
   async #checkpoint(target: TargetConfig, record: TargetRecord, point: HookPoint): Promise<TargetRecord> {
     if (this.#lostLocks.has(target.appId)) throw new RotationLockedError(target.appId);
+    if (this.#o.shutdownSignal?.aborted === true) throw new ShuttingDownError(target.appId);
     await this.#o.ledger.write(record);
     await this.#o.afterStep?.(point, target.appId);
     return record;
@@ -722,7 +730,10 @@ export class RotationEngine {
     try {
       return await work();
     } catch (error) {
-      const cause = asRotatorError(error);
+      const cause =
+        this.#o.shutdownSignal?.aborted === true
+          ? new ShuttingDownError(target.appId)
+          : asRotatorError(error);
       if (compensate) await compensate();
       throw await this.#failure(target, rotationId, step, cause);
     }
@@ -737,10 +748,19 @@ export class RotationEngine {
   ): Promise<RotationFailedError> {
     const at = iso(this.#o.clock.now());
     const record = (await this.#o.ledger.read(target.appId)) ?? emptyRecord(target.appId, target.tenantId);
-    await this.#o.ledger.write({
-      ...record,
-      lastResult: { rotationId, at, outcome: 'failed', errorCode: cause.code, message: cause.message, step },
-    });
+    // A stop is not a failure of the target: its status keeps the last real result.
+    if (cause.code !== ErrorCodes.shuttingDown)
+      await this.#o.ledger.write({
+        ...record,
+        lastResult: {
+          rotationId,
+          at,
+          outcome: 'failed',
+          errorCode: cause.code,
+          message: cause.message,
+          step,
+        },
+      });
     this.#o.logger.warn(
       { rotationId, appId: target.appId, tenantId: target.tenantId, step, err: cause },
       'rotation failed',

@@ -29,40 +29,57 @@ export async function startWorker(
   logger: Logger,
   options: RuntimeOptions & { http?: boolean } = {},
 ): Promise<WorkerApp> {
-  const runtime = createRuntime(config, logger, { ...options, redisPurpose: 'worker' });
+  const shutdown = new AbortController();
+  const runtime = createRuntime(config, logger, {
+    ...options,
+    redisPurpose: 'worker',
+    shutdownSignal: shutdown.signal,
+  });
   // Filled in as start-up proceeds; /readyz reads it.
-  const state: { schedulersReady: boolean; worker: Worker | undefined } = {
+  const state: { schedulersReady: boolean; worker: Worker | undefined; stopping: boolean } = {
     schedulersReady: false,
     worker: undefined,
+    stopping: false,
   };
   let http: HealthServer | undefined;
-  if (options.http !== false) {
-    http = await startHealthServer(config.http.host, config.http.port, {
-      readiness: () =>
-        Promise.resolve({
-          redis: runtime.redis.status === 'ready' ? true : `redis is ${runtime.redis.status}`,
-          schedulers: state.schedulersReady ? true : 'not registered yet',
-          worker: state.worker?.isRunning() === true ? true : 'not running',
-        }),
-    });
-
-    logger.info({ url: http.url }, 'http server listening');
+  let queues: Queues | undefined;
+  try {
+    if (options.http !== false) {
+      http = await startHealthServer(config.http.host, config.http.port, {
+        readiness: () =>
+          Promise.resolve({
+            redis: runtime.redis.status === 'ready' ? true : `redis is ${runtime.redis.status}`,
+            schedulers: state.schedulersReady ? true : 'not registered yet',
+            worker: state.worker?.isRunning() === true ? true : 'not running',
+          }),
+      });
+      logger.info({ url: http.url }, 'http server listening');
+    }
+    const check = await checkRedis(runtime.redis, { readyTimeoutMs: 60_000 });
+    for (const warning of check.warnings) logger.warn({ redisVersion: check.version }, warning);
+    queues = openQueues(runtime.redis, config.redis.keyPrefix);
+    const { removed } = await reconcileSchedulers(queues.rotation, config);
+    state.schedulersReady = true;
+    if (removed.length > 0) logger.info({ removed }, 'removed stale job schedulers');
+  } catch (error) {
+    // A worker that cannot start must not leave a server or connections behind.
+    await http?.close();
+    await queues?.close();
+    await runtime.close();
+    throw error;
   }
-  const check = await checkRedis(runtime.redis, { readyTimeoutMs: 60_000 });
-  for (const warning of check.warnings) logger.warn({ redisVersion: check.version }, warning);
-  const queues = openQueues(runtime.redis, config.redis.keyPrefix);
-  const { removed } = await reconcileSchedulers(queues.rotation, config);
-  state.schedulersReady = true;
-  if (removed.length > 0) logger.info({ removed }, 'removed stale job schedulers');
+  const openedQueues = queues;
   const running = new Worker(
     ROTATION_QUEUE,
     createProcessor({
       config,
       engine: runtime.engine,
+      engineListing: () => runtime.qualys.listSecondaryApplications(),
       ledger: runtime.ledger,
-      queue: queues.rotation,
-      deadLetters: queues.deadLetters,
+      queue: openedQueues.rotation,
+      deadLetters: openedQueues.deadLetters,
       logger: logger.child({ component: 'queue' }),
+      isStopping: () => state.stopping,
     }),
     {
       connection: runtime.redis,
@@ -71,10 +88,22 @@ export async function startWorker(
       // Needed for queue.rateLimit() to pause this worker when an upstream throttles us.
       limiter: { max: 1_000_000, duration: 1_000 },
       settings: { backoffStrategy: jitteredBackoff(config.worker.backoffBaseMs, config.worker.backoffMaxMs) },
+      // A job whose process died is rerun: rotations are checkpointed, so that is safe, and BullMQ's
+      // default (one stall) would drop a job silently after a second crash.
+      maxStalledCount: 5,
     },
   );
   state.worker = running;
   running.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  running.on('failed', (job, error) => {
+    // Failures the processor saw are logged there; this catches those BullMQ decides alone (stalls).
+    if (job !== undefined && /stalled/i.test(error.message)) {
+      logger.error(
+        { jobId: job.id, name: job.name, err: error },
+        'job failed outside the processor (stalled)',
+      );
+    }
+  });
   logger.info(
     {
       concurrency: config.worker.concurrency,
@@ -86,24 +115,32 @@ export async function startWorker(
   );
   return {
     runtime,
-    queues,
+    queues: openedQueues,
     worker: running,
     http,
     async stop() {
       const timeoutMs = config.worker.shutdownTimeoutMs;
       logger.info({ timeoutMs }, 'stopping: no new jobs; waiting for active rotations');
+      state.stopping = true;
       const closing = running.close();
-      const finished = await Promise.race([closing.then(() => true), sleep(timeoutMs).then(() => false)]);
+      let finished = await Promise.race([closing.then(() => true), sleep(timeoutMs).then(() => false)]);
       if (!finished) {
-        // Active rotations stop mid-way; their checkpoints let the next run finish or undo them.
-        logger.warn('active rotations did not finish in time; stopping them at their last checkpoint');
-        await running.close(true);
+        // Out of time: active rotations stop at their next checkpoint (their readiness waits end at
+        // once), and the next run finishes or undoes them.
+        logger.warn('active rotations did not finish in time; stopping them at their next checkpoint');
+        shutdown.abort();
+        finished = await Promise.race([closing.then(() => true), sleep(ABORT_GRACE_MS).then(() => false)]);
+        // BullMQ keeps the first close() pending until jobs end; cancel them instead of waiting again.
+        if (!finished) running.cancelAllJobs('the worker is stopping');
       }
       await http?.close();
-      await queues.close();
+      await openedQueues.close();
       await runtime.close();
-      logger.info({ forced: !finished }, 'stopped');
-      return { forced: !finished };
+      logger.info({ forced: shutdown.signal.aborted }, 'stopped');
+      return { forced: shutdown.signal.aborted };
     },
   };
 }
+
+/** After the abort, how long active rotations get to reach their next checkpoint. */
+const ABORT_GRACE_MS = 3_000;
