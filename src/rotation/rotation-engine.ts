@@ -60,6 +60,21 @@ export interface RotateOptions {
 
 const DEFAULT_LOCK_TTL_MS = 60_000;
 
+/** What one run knows about itself, carried from step to step. */
+interface RunContext {
+  readonly rotationId: string;
+  readonly reasons: readonly string[];
+  readonly drift: readonly string[];
+  readonly recovered: RotationReport['recovered'];
+  readonly previousKeyId: string | undefined;
+}
+
+/** The key a run created (its secret text is not here: it stays with the push). */
+interface CreatedKey {
+  readonly keyId: string;
+  readonly endDateTime: string | null;
+}
+
 /**
  * The rotation protocol for one target (see shared/design.md): plan → intent → create → ready →
  * push → sync → verify → retire. Every step is checkpointed in the ledger before the work that could
@@ -308,14 +323,8 @@ export class RotationEngine {
     target: TargetConfig,
     app: SecondaryApp,
     startRecord: TargetRecord,
-    run: {
-      rotationId: string;
-      reasons: readonly string[];
-      drift: readonly string[];
-      recovered: RotationReport['recovered'];
-      previousKeyId: string | undefined;
-    },
-    created: { keyId: string; endDateTime: string | null },
+    run: RunContext,
+    created: CreatedKey,
     failed: Record<string, ConnectorResult>,
   ): Promise<RotationReport> {
     const { clock, coordinator } = this.#o;
@@ -359,14 +368,8 @@ export class RotationEngine {
     target: TargetConfig,
     app: SecondaryApp,
     startRecord: TargetRecord,
-    run: {
-      rotationId: string;
-      reasons: readonly string[];
-      drift: readonly string[];
-      recovered: RotationReport['recovered'];
-      previousKeyId: string | undefined;
-    },
-    created: { keyId: string; endDateTime: string | null },
+    run: RunContext,
+    created: CreatedKey,
     problems: Record<string, ConnectorResult>,
     verified: readonly string[],
   ): Promise<RotationReport> {
