@@ -1,3 +1,4 @@
+import { EndpointCallLog } from '../shared/call-log.ts';
 import { ALL_ENDPOINTS, type EntraGraphEndpoint } from './endpoints.ts';
 
 export interface SimCall {
@@ -17,34 +18,20 @@ export interface SimCall {
  * Every call both listeners received, in the order they were answered (or left hanging). A $batch
  * is one call; its sub-requests are only counted, by endpoint, on the side.
  */
-export class CallLog {
-  readonly #calls: SimCall[] = [];
+export class CallLog extends EndpointCallLog<EntraGraphEndpoint, SimCall> {
   readonly #batched = new Map<EntraGraphEndpoint, number>();
 
-  record(call: SimCall): void {
-    this.#calls.push(Object.freeze({ ...call }));
+  constructor() {
+    super(ALL_ENDPOINTS);
   }
 
   recordBatched(endpoint: EntraGraphEndpoint): void {
     this.#batched.set(endpoint, (this.#batched.get(endpoint) ?? 0) + 1);
   }
 
-  all(): readonly SimCall[] {
-    return [...this.#calls];
-  }
-
-  count(endpoint?: EntraGraphEndpoint): number {
-    if (endpoint === undefined) return this.#calls.length;
-    return this.#calls.filter((call) => call.endpoint === endpoint).length;
-  }
-
   batchedCount(endpoint?: EntraGraphEndpoint): number {
     if (endpoint !== undefined) return this.#batched.get(endpoint) ?? 0;
     return [...this.#batched.values()].reduce((sum, count) => sum + count, 0);
-  }
-
-  countsByEndpoint(): Record<string, number> {
-    return Object.fromEntries(ALL_ENDPOINTS.map((endpoint) => [endpoint, this.count(endpoint)]));
   }
 
   batchedCountsByEndpoint(): Record<string, number> {

@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sleep } from '../../util/sleep.ts';
+import { checkedFaultsPatch } from '../shared/fault-store.ts';
 import {
   mediaTypeOf,
   parseJsonText,
@@ -223,9 +224,7 @@ export class EntraGraphSimulator {
 
   /** Merges into the faults in force (a field given replaces that field whole). */
   setFaults(faults: Partial<EntraGraphFaults>): void {
-    const parsed = parseFaultsPatch(faults);
-    if (!parsed.ok) throw new TypeError(`Invalid faults: ${parsed.problems.join('; ')}`);
-    this.#faults.set(parsed.patch);
+    this.#faults.set(checkedFaultsPatch(faults, parseFaultsPatch));
   }
 
   resetFaults(): void {

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { base64UrlJson, hs256Signature } from '../shared/jwt-encoding.ts';
 
 /** Who a Graph request acts as: the token's `appid` in tenant `tid`. */
 export interface Caller {
@@ -20,10 +21,6 @@ interface IssuedToken {
   readonly caller: Caller;
   readonly audience: string;
   readonly expiresAtMs: number;
-}
-
-function base64UrlJson(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
 /**
@@ -56,7 +53,7 @@ export class AccessTokenIssuer {
       uti: randomUUID(),
       ver: '1.0',
     });
-    const signature = createHmac('sha256', this.#key).update(`${header}.${payload}`).digest('base64url');
+    const signature = hs256Signature(this.#key, `${header}.${payload}`);
     const token = `${header}.${payload}.${signature}`;
     this.#issued.set(token, {
       caller: { tenantId: subject.tenantId, clientId: subject.clientId },

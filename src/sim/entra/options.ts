@@ -1,3 +1,5 @@
+import { isNonNegativeInteger, isPositiveInteger } from '../shared/option-checks.ts';
+
 export interface EntraGraphSimulatorOptions {
   /** PEM certificate and key: MSAL and the Graph client accept nothing but https. */
   tls: { cert: string; key: string };
@@ -50,14 +52,6 @@ const DEFAULTS = {
 } as const;
 
 export const MAX_PAGE_SIZE = 999;
-
-function isPositiveInteger(value: number): boolean {
-  return Number.isInteger(value) && value > 0;
-}
-
-function isNonNegativeInteger(value: number): boolean {
-  return Number.isInteger(value) && value >= 0;
-}
 
 /** Applies the defaults and reports every invalid option at once (without echoing any value). */
 export function resolveOptions(options: EntraGraphSimulatorOptions): ResolvedOptions {

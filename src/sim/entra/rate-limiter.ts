@@ -1,10 +1,7 @@
+import { FixedWindowRateLimiter } from '../shared/fixed-window-rate-limiter.ts';
+
 export type RateVerdict =
   { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSec: number };
-
-interface Window {
-  startMs: number;
-  used: number;
-}
 
 /**
  * Graph's throttling, simplified to one fixed window per tenant that starts with the tenant's first
@@ -12,7 +9,7 @@ interface Window {
  */
 export class TenantRateLimiter {
   readonly #limit: { readonly limit: number; readonly windowMs: number } | undefined;
-  readonly #windows = new Map<string, Window>();
+  readonly #windows = new Map<string, FixedWindowRateLimiter>();
 
   constructor(limit: { readonly limit: number; readonly windowMs: number } | undefined) {
     this.#limit = limit;
@@ -22,15 +19,11 @@ export class TenantRateLimiter {
     if (this.#limit === undefined) return { allowed: true };
     const key = tenantId.toLowerCase();
     let window = this.#windows.get(key);
-    if (window === undefined || nowMs >= window.startMs + this.#limit.windowMs) {
-      window = { startMs: nowMs, used: 0 };
+    if (window === undefined) {
+      window = new FixedWindowRateLimiter(this.#limit.limit, this.#limit.windowMs);
       this.#windows.set(key, window);
     }
-    if (window.used >= this.#limit.limit) {
-      const waitMs = window.startMs + this.#limit.windowMs - nowMs;
-      return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(waitMs / 1000)) };
-    }
-    window.used++;
-    return { allowed: true };
+    const verdict = window.take(nowMs);
+    return verdict.allowed ? { allowed: true } : { allowed: false, retryAfterSec: verdict.toWaitSec };
   }
 }

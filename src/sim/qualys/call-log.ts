@@ -1,4 +1,5 @@
-import type { QualysEndpoint } from './endpoints.ts';
+import { EndpointCallLog } from '../shared/call-log.ts';
+import { ALL_ENDPOINTS, type QualysEndpoint } from './endpoints.ts';
 
 export interface SimCall {
   readonly method: string;
@@ -11,24 +12,9 @@ export interface SimCall {
 }
 
 /** Every call the simulator received, in the order they were answered (or left hanging). */
-export class CallLog {
-  readonly #calls: SimCall[] = [];
-
-  record(call: SimCall): void {
-    this.#calls.push(Object.freeze({ ...call }));
-  }
-
-  all(): readonly SimCall[] {
-    return [...this.#calls];
-  }
-
-  count(endpoint?: QualysEndpoint): number {
-    if (endpoint === undefined) return this.#calls.length;
-    return this.#calls.filter((call) => call.endpoint === endpoint).length;
-  }
-
-  countsByEndpoint(endpoints: readonly QualysEndpoint[]): Record<string, number> {
-    return Object.fromEntries(endpoints.map((endpoint) => [endpoint, this.count(endpoint)]));
+export class CallLog extends EndpointCallLog<QualysEndpoint, SimCall> {
+  constructor() {
+    super(ALL_ENDPOINTS);
   }
 
   /**
@@ -36,7 +22,9 @@ export class CallLog {
    * number a client must keep below the gateway's limit, whatever its window alignment.
    */
   maxInWindow(windowMs: number): number {
-    const times = this.#calls.map((call) => call.at).sort((a, b) => a - b);
+    const times = this.all()
+      .map((call) => call.at)
+      .sort((a, b) => a - b);
     let best = 0;
     let start = 0;
     for (let end = 0; end < times.length; end++) {

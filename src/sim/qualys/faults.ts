@@ -1,4 +1,6 @@
-import { Prng } from '../shared/prng.ts';
+import { copyCountFault, takeCountFault, type CountFault } from '../shared/count-faults.ts';
+import { isCount, readFaultsPatch, type FaultsPatchFormat } from '../shared/fault-patch.ts';
+import { FaultStore, type FaultsPatchResult as SharedFaultsPatchResult } from '../shared/fault-store.ts';
 import { isConnectorApi, isQualysEndpoint, type QualysEndpoint } from './endpoints.ts';
 
 export interface QualysFaults {
@@ -38,187 +40,88 @@ export function defaultFaults(): QualysFaults {
 }
 
 function copyFaults(faults: QualysFaults): QualysFaults {
-  const copyEndpoints = (endpoints?: QualysEndpoint[]): { endpoints?: QualysEndpoint[] } =>
-    endpoints === undefined ? {} : { endpoints: [...endpoints] };
   return {
-    latencyMs: faults.latencyMs,
-    errorRate: faults.errorRate,
-    failNext: {
-      count: faults.failNext.count,
-      status: faults.failNext.status,
-      ...copyEndpoints(faults.failNext.endpoints),
-    },
-    hangNext: { count: faults.hangNext.count, ...copyEndpoints(faults.hangNext.endpoints) },
-    malformedNext: { count: faults.malformedNext.count, ...copyEndpoints(faults.malformedNext.endpoints) },
-    throttleNext: {
-      count: faults.throttleNext.count,
-      retryAfterSec: faults.throttleNext.retryAfterSec,
-      ...(faults.throttleNext.status === undefined ? {} : { status: faults.throttleNext.status }),
-      ...copyEndpoints(faults.throttleNext.endpoints),
-    },
-    staleListNext: faults.staleListNext,
+    ...faults,
+    failNext: copyCountFault(faults.failNext),
+    hangNext: copyCountFault(faults.hangNext),
+    malformedNext: copyCountFault(faults.malformedNext),
+    throttleNext: copyCountFault(faults.throttleNext),
   };
 }
 
-function appliesTo(endpoints: readonly QualysEndpoint[] | undefined, endpoint: QualysEndpoint): boolean {
-  return endpoints === undefined ? isConnectorApi(endpoint) : endpoints.includes(endpoint);
+function take(fault: CountFault<QualysEndpoint>, endpoint: QualysEndpoint): boolean {
+  return takeCountFault(fault, endpoint, isConnectorApi);
 }
 
 /**
  * The faults in force and the seeded PRNG behind `errorRate`. When several faults match one call,
  * the first of hang, throttle, fail, malformed, random error wins and only its counter is used up.
  */
-export class FaultInjector {
-  #faults = defaultFaults();
-  readonly #prng: Prng;
-
+export class FaultInjector extends FaultStore<QualysFaults> {
   constructor(seed: number) {
-    this.#prng = new Prng(seed);
-  }
-
-  current(): QualysFaults {
-    return copyFaults(this.#faults);
-  }
-
-  /** Merges field by field: a field given replaces the one in force, whole. Expects a checked patch. */
-  set(patch: Partial<QualysFaults>): void {
-    this.#faults = copyFaults({ ...this.#faults, ...patch });
-  }
-
-  reset(): void {
-    this.#faults = defaultFaults();
-  }
-
-  get latencyMs(): number {
-    return this.#faults.latencyMs;
+    super(seed, { defaults: defaultFaults, copy: copyFaults });
   }
 
   decide(endpoint: QualysEndpoint, defaultThrottleStatus: 429 | 409): FaultDecision {
-    const { hangNext, throttleNext, failNext, malformedNext, errorRate } = this.#faults;
-    if (hangNext.count > 0 && appliesTo(hangNext.endpoints, endpoint)) {
-      hangNext.count--;
-      return { kind: 'hang' };
-    }
-    if (throttleNext.count > 0 && appliesTo(throttleNext.endpoints, endpoint)) {
-      throttleNext.count--;
+    const { hangNext, throttleNext, failNext, malformedNext, errorRate } = this.live;
+    if (take(hangNext, endpoint)) return { kind: 'hang' };
+    if (take(throttleNext, endpoint)) {
       return {
         kind: 'throttle',
         status: throttleNext.status ?? defaultThrottleStatus,
         retryAfterSec: throttleNext.retryAfterSec,
       };
     }
-    if (failNext.count > 0 && appliesTo(failNext.endpoints, endpoint)) {
-      failNext.count--;
-      return { kind: 'fail', status: failNext.status };
-    }
-    if (malformedNext.count > 0 && appliesTo(malformedNext.endpoints, endpoint)) {
-      malformedNext.count--;
-      return { kind: 'malformed' };
-    }
+    if (take(failNext, endpoint)) return { kind: 'fail', status: failNext.status };
+    if (take(malformedNext, endpoint)) return { kind: 'malformed' };
     // Draw only for eligible calls, so the sequence of outcomes depends on the seed and the calls alone.
-    if (errorRate > 0 && isConnectorApi(endpoint) && this.#prng.next() < errorRate) {
-      return { kind: 'fail', status: this.#prng.pick([500, 502, 503]) };
+    if (errorRate > 0 && isConnectorApi(endpoint) && this.prng.next() < errorRate) {
+      return { kind: 'fail', status: this.prng.pick([500, 502, 503]) };
     }
     return { kind: 'none' };
   }
 
   /** True when this list call must serve the pre-sync cache; uses up one stale read. */
   takeStaleList(): boolean {
-    if (this.#faults.staleListNext <= 0) return false;
-    this.#faults.staleListNext--;
+    if (this.live.staleListNext <= 0) return false;
+    this.live.staleListNext--;
     return true;
   }
 }
 
-export type FaultsPatchResult =
-  | { readonly ok: true; readonly patch: Partial<QualysFaults> }
-  | { readonly ok: false; readonly problems: readonly string[] };
+export type FaultsPatchResult = SharedFaultsPatchResult<QualysFaults>;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
-}
+const PATCH_FORMAT: FaultsPatchFormat<QualysEndpoint, QualysFaults> = {
+  notAnObject: 'body must be a JSON object',
+  isEndpoint: isQualysEndpoint,
+  defaults: defaultFaults,
+};
 
 /** Checks a faults patch that arrived as JSON on the control plane, reporting every problem at once. */
 export function parseFaultsPatch(value: unknown): FaultsPatchResult {
-  if (!isRecord(value)) return { ok: false, problems: ['body must be a JSON object'] };
-  const problems: string[] = [];
-  const known = new Set(Object.keys(defaultFaults()));
-  for (const key of Object.keys(value)) if (!known.has(key)) problems.push(`${key} is not a fault`);
-
-  const endpointsOf = (field: string, raw: Record<string, unknown>): { endpoints?: QualysEndpoint[] } => {
-    const endpoints = raw['endpoints'];
-    if (endpoints === undefined) return {};
-    if (!Array.isArray(endpoints) || !endpoints.every(isQualysEndpoint)) {
-      problems.push(`${field}.endpoints must be an array of endpoint names`);
-      return {};
+  return readFaultsPatch(value, PATCH_FORMAT, (reader, fields, patch) => {
+    const { staleListNext } = fields;
+    if (staleListNext !== undefined) {
+      if (isCount(staleListNext)) patch.staleListNext = staleListNext;
+      else reader.problem('staleListNext must be a non-negative integer');
     }
-    return { endpoints };
-  };
-  const countOf = (field: string, raw: Record<string, unknown>): number => {
-    if (!isCount(raw['count'])) problems.push(`${field}.count must be a non-negative integer`);
-    return isCount(raw['count']) ? raw['count'] : 0;
-  };
-
-  const patch: Partial<QualysFaults> = {};
-  const { latencyMs, errorRate, failNext, hangNext, malformedNext, throttleNext, staleListNext } = value;
-  if (latencyMs !== undefined) {
-    if (isCount(latencyMs)) patch.latencyMs = latencyMs;
-    else problems.push('latencyMs must be a non-negative integer');
-  }
-  if (errorRate !== undefined) {
-    if (typeof errorRate === 'number' && errorRate >= 0 && errorRate <= 1) patch.errorRate = errorRate;
-    else problems.push('errorRate must be a number from 0 to 1');
-  }
-  if (staleListNext !== undefined) {
-    if (isCount(staleListNext)) patch.staleListNext = staleListNext;
-    else problems.push('staleListNext must be a non-negative integer');
-  }
-  if (failNext !== undefined) {
-    if (!isRecord(failNext)) problems.push('failNext must be an object');
-    else {
-      const status = failNext['status'];
-      const validStatus =
-        typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599;
-      if (!validStatus) problems.push('failNext.status must be an HTTP status code');
-      patch.failNext = {
-        count: countOf('failNext', failNext),
-        status: validStatus ? status : 500,
-        ...endpointsOf('failNext', failNext),
-      };
-    }
-  }
-  if (hangNext !== undefined) {
-    if (!isRecord(hangNext)) problems.push('hangNext must be an object');
-    else patch.hangNext = { count: countOf('hangNext', hangNext), ...endpointsOf('hangNext', hangNext) };
-  }
-  if (malformedNext !== undefined) {
-    if (!isRecord(malformedNext)) problems.push('malformedNext must be an object');
-    else
-      patch.malformedNext = {
-        count: countOf('malformedNext', malformedNext),
-        ...endpointsOf('malformedNext', malformedNext),
-      };
-  }
-  if (throttleNext !== undefined) {
-    if (!isRecord(throttleNext)) problems.push('throttleNext must be an object');
-    else {
-      const retryAfterSec = throttleNext['retryAfterSec'];
-      const status = throttleNext['status'];
-      if (!isCount(retryAfterSec)) problems.push('throttleNext.retryAfterSec must be a non-negative integer');
-      if (status !== undefined && status !== 429 && status !== 409) {
-        problems.push('throttleNext.status must be 429 or 409');
-      }
-      patch.throttleNext = {
-        count: countOf('throttleNext', throttleNext),
-        retryAfterSec: isCount(retryAfterSec) ? retryAfterSec : 1,
-        ...(status === 429 || status === 409 ? { status } : {}),
-        ...endpointsOf('throttleNext', throttleNext),
-      };
-    }
-  }
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, patch };
+    const failNext = reader.failFault('failNext', fields['failNext'], 500);
+    if (failNext !== undefined) patch.failNext = failNext;
+    const hangNext = reader.countFault('hangNext', fields['hangNext']);
+    if (hangNext !== undefined) patch.hangNext = hangNext;
+    const malformedNext = reader.countFault('malformedNext', fields['malformedNext']);
+    if (malformedNext !== undefined) patch.malformedNext = malformedNext;
+    const throttleNext = reader.throttleFault(
+      'throttleNext',
+      fields['throttleNext'],
+      (fault): { status?: 429 | 409 } => {
+        const status = fault['status'];
+        if (status !== undefined && status !== 429 && status !== 409) {
+          reader.problem('throttleNext.status must be 429 or 409');
+        }
+        return status === 429 || status === 409 ? { status } : {};
+      },
+    );
+    if (throttleNext !== undefined) patch.throttleNext = throttleNext;
+  });
 }

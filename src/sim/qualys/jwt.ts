@@ -1,10 +1,7 @@
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { base64UrlJson, hs256Signature } from '../shared/jwt-encoding.ts';
 
 export type TokenCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
-function base64UrlJson(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
 
 /**
  * Issues and checks the gateway's JWTs. Expiry is tracked in milliseconds on the side because the
@@ -62,6 +59,6 @@ export class TokenIssuer {
   }
 
   #sign(input: string): string {
-    return createHmac('sha256', this.#key).update(input).digest('base64url');
+    return hs256Signature(this.#key, input);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isNonNegativeInteger, isPositiveInteger } from '../shared/option-checks.ts';
 import type { CredentialValidator } from './mapping-api.ts';
 
 export interface QualysSimulatorOptions {
@@ -57,10 +58,6 @@ const DEFAULTS = {
   seed: 1,
 } as const;
 
-function isPositiveInteger(value: number): boolean {
-  return Number.isInteger(value) && value > 0;
-}
-
 /** Applies the defaults and reports every invalid option at once (without echoing any value). */
 export function resolveOptions(options: QualysSimulatorOptions): ResolvedOptions {
   const rateLimit = {
@@ -100,7 +97,7 @@ export function resolveOptions(options: QualysSimulatorOptions): ResolvedOptions
   }
   if (!isPositiveInteger(resolved.concurrencyLimit))
     problems.push('concurrencyLimit must be a positive integer');
-  if (!Number.isInteger(resolved.maxBodyBytes) || resolved.maxBodyBytes < 0) {
+  if (!isNonNegativeInteger(resolved.maxBodyBytes)) {
     problems.push('maxBodyBytes must be a non-negative integer');
   }
   if (!Number.isInteger(resolved.seed)) problems.push('seed must be an integer');

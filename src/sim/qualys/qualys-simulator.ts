@@ -7,6 +7,8 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { sleep } from '../../util/sleep.ts';
+import { checkedFaultsPatch } from '../shared/fault-store.ts';
+import { FixedWindowRateLimiter } from '../shared/fixed-window-rate-limiter.ts';
 import {
   jsonReply,
   mediaTypeOf,
@@ -20,12 +22,11 @@ import { routeApiRequest, type ApiContext, type ApiRequest } from './api-router.
 import { CallLog, type SimCall } from './call-log.ts';
 import { ConcurrencyGate } from './concurrency-gate.ts';
 import { CONTROL_PLANE_PREFIX, handleControlPlane, type ControlPlaneTarget } from './control-plane.ts';
-import { ALL_ENDPOINTS, routeOf, type QualysEndpoint } from './endpoints.ts';
+import { routeOf, type QualysEndpoint } from './endpoints.ts';
 import { FaultInjector, parseFaultsPatch, type QualysFaults } from './faults.ts';
 import { TokenIssuer } from './jwt.ts';
 import { secretKeysIn } from './mapping-request.ts';
 import { resolveOptions, type QualysSimulatorOptions, type ResolvedOptions } from './options.ts';
-import { FixedWindowRateLimiter } from './rate-limiter.ts';
 import { QualysState, snapshotToObject } from './state.ts';
 
 export type { SimCall } from './call-log.ts';
@@ -122,9 +123,7 @@ export class QualysSimulator {
 
   /** Merges into the faults in force (a field given replaces that field whole). */
   setFaults(faults: Partial<QualysFaults>): void {
-    const parsed = parseFaultsPatch(faults);
-    if (!parsed.ok) throw new TypeError(`Invalid faults: ${parsed.problems.join('; ')}`);
-    this.#faults.set(parsed.patch);
+    this.#faults.set(checkedFaultsPatch(faults, parseFaultsPatch));
   }
 
   resetFaults(): void {
@@ -181,7 +180,7 @@ export class QualysSimulator {
       live: snapshotToObject(this.#state.live()),
       cache: snapshotToObject(this.#state.cache()),
       connectors: this.#state.connectors(),
-      callCounts: { ...this.#log.countsByEndpoint(ALL_ENDPOINTS), total: this.#log.count() },
+      callCounts: { ...this.#log.countsByEndpoint(), total: this.#log.count() },
       faults: this.#faults.current(),
     }),
     setFaults: (patch) => {

@@ -6,9 +6,9 @@ export interface RateLimitVerdict {
 }
 
 /**
- * The Qualys gateway's per-user quota: a fixed window that starts with the first call and resets
- * `windowMs` later. Blocked calls are not counted, so a client that backs off correctly gets its
- * full quota in the next window.
+ * A fixed-window quota (the Qualys gateway's per user, Graph's per tenant): the window starts with the
+ * first call and resets `windowMs` later. Blocked calls are not counted, so a client that backs off
+ * correctly gets its full quota in the next window.
  */
 export class FixedWindowRateLimiter {
   readonly limit: number;
