@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { ApplicationDirectory } from '../azure/application-directory.ts';
 import type { AzureRequestEvent } from '../azure/types.ts';
 import type { RotatorConfig } from '../config/types.ts';
+import type { RotatorMetrics } from '../observability/metrics.ts';
 import { createRedis } from '../ledger/redis-connection.ts';
 import { RedisLedger } from '../ledger/redis-ledger.ts';
 import { QualysCallBudget } from '../qualys/call-budget.ts';
@@ -39,6 +40,8 @@ export interface RuntimeOptions {
   readonly redisPurpose?: 'worker' | 'producer';
   /** Aborted when the worker must stop: rotations stop at their next checkpoint. */
   readonly shutdownSignal?: AbortSignal;
+  /** Counts every upstream request by service and status. */
+  readonly metrics?: RotatorMetrics;
 }
 
 export function createRuntime(config: RotatorConfig, logger: Logger, options: RuntimeOptions = {}): Runtime {
@@ -51,14 +54,16 @@ export function createRuntime(config: RotatorConfig, logger: Logger, options: Ru
     onRequest: (event: AzureRequestEvent) => {
       if (event.service === 'graph') calls.graph += 1;
       else calls.entraProbes += 1;
+      options.metrics?.recordUpstream(event.service, event.status);
     },
   });
   const budget = config.qualys.callBudget
     ? new QualysCallBudget(redis, config.redis.keyPrefix, config.qualys.callBudget)
     : undefined;
   const qualys = createQualysClient(config.qualys, logger, {
-    onRequest: ({ operation }) => {
+    onRequest: ({ operation, status }) => {
       calls.qualys[operation] = (calls.qualys[operation] ?? 0) + 1;
+      options.metrics?.recordUpstream('qualys', status);
     },
     ...(budget ? { beforeRequest: (operation: QualysOperation) => budget.take(operation) } : {}),
   });

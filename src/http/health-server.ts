@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 export interface HealthChecks {
   /** Every check must pass for /readyz; each returns a reason when it does not. */
   readonly readiness: () => Promise<Readonly<Record<string, string | true>>>;
+  /** Served at /metrics when set (Prometheus text format). */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> } | undefined;
 }
 
 export interface HealthServer {
@@ -12,8 +14,8 @@ export interface HealthServer {
 }
 
 /**
- * The worker's HTTP server: `/livez` (the process answers) and `/readyz` (Redis reachable, schedulers
- * registered, worker running). No secret or configuration is ever served.
+ * The worker's HTTP server: `/livez` (the process answers), `/readyz` (Redis reachable, schedulers
+ * registered, worker running) and `/metrics`. No secret or configuration is ever served.
  */
 export async function startHealthServer(
   host: string,
@@ -44,6 +46,17 @@ export async function startHealthServer(
           });
         },
         () => send(503, { status: 'not ready' }),
+      );
+      return;
+    }
+    const metrics = checks.metrics;
+    if (path === '/metrics' && metrics !== undefined) {
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        () => send(500, { error: 'metrics unavailable' }),
       );
       return;
     }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RotatorConfig, TargetConfig } from '../config/types.ts';
 import { asRotatorError } from '../errors/internal-error.ts';
 import type { RotatorError } from '../errors/rotator-error.ts';
+import { throttledService, type RotatorMetrics } from '../observability/metrics.ts';
 import type { ConnectorMapping } from '../qualys/types.ts';
 import type { LedgerPort } from '../rotation/ports.ts';
 import type { RotationEngine } from '../rotation/rotation-engine.ts';
@@ -25,6 +26,7 @@ export interface ProcessorDeps {
   readonly now?: () => number;
   /** True once the worker is stopping: a job fetched in that moment goes back to the queue. */
   readonly isStopping?: () => boolean;
+  readonly metrics?: Pick<RotatorMetrics, 'recordRotation' | 'observeStep' | 'recordRateLimitWait'>;
 }
 
 /**
@@ -57,6 +59,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
     const target = targetOf(job.data.appId);
     if (target === undefined) {
       // Removed from the configuration after the job was queued: nothing to do.
+      deps.metrics?.recordRotation('skipped');
       return { skipped: `app ${job.data.appId} is not configured` };
     }
     if (deps.isStopping?.() === true && token !== undefined) {
@@ -69,8 +72,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
       jobId: job.id,
       attempt: job.attemptsMade + 1,
     });
+    const startedAt = performance.now();
+    const timed = () => deps.metrics?.observeStep('rotation', (performance.now() - startedAt) / 1000);
     try {
       const report = await deps.engine.rotate(target, { forced: job.data.forced, listing: await listing() });
+      timed();
+      deps.metrics?.recordRotation(report.outcome);
       for (const letter of report.deadLetters) {
         await deps.deadLetters.record(letter, {
           targetName: target.name,
@@ -95,6 +102,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
         deadLetters: report.deadLetters.length,
       };
     } catch (error) {
+      timed();
       throw await handleFailure(job, token, target, asRotatorError(error), log);
     }
   }
@@ -114,6 +122,7 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
     if (error.kind === 'throttled') {
       const waitMs = error.retryAfterMs ?? 60_000;
       log.warn({ err: error, waitMs }, 'upstream throttled us: pausing the queue');
+      deps.metrics?.recordRateLimitWait(throttledService(error.code));
       await deps.queue.rateLimit(waitMs);
       return new RateLimitError();
     }
@@ -138,9 +147,11 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
         attempts,
       });
       log.error({ err: error, attempts, exhausted }, 'rotation dead-lettered');
+      deps.metrics?.recordRotation('dead_lettered');
       return error.kind === 'permanent' ? new UnrecoverableError(error.message) : error;
     }
     log.warn({ err: error, attempts }, 'rotation failed; will retry');
+    deps.metrics?.recordRotation('failed');
     return error;
   }
 

@@ -4,6 +4,7 @@ import { createRuntime, type Runtime, type RuntimeOptions } from '../app/runtime
 import type { RotatorConfig } from '../config/types.ts';
 import { startHealthServer, type HealthServer } from '../http/health-server.ts';
 import { checkRedis } from '../ledger/redis-connection.ts';
+import { RotatorMetrics } from '../observability/metrics.ts';
 import { ROTATION_QUEUE } from '../queue/job-data.ts';
 import { jitteredBackoff } from '../queue/jittered-backoff.ts';
 import { createProcessor } from '../queue/processor.ts';
@@ -16,6 +17,7 @@ export interface WorkerApp {
   readonly queues: Queues;
   readonly worker: Worker;
   readonly http: HealthServer | undefined;
+  readonly metrics: RotatorMetrics;
   /** Stops taking jobs, gives active ones `shutdownTimeoutMs` to finish, then closes everything. */
   stop(): Promise<{ forced: boolean }>;
 }
@@ -30,8 +32,10 @@ export async function startWorker(
   options: RuntimeOptions & { http?: boolean } = {},
 ): Promise<WorkerApp> {
   const shutdown = new AbortController();
+  const metrics = options.metrics ?? new RotatorMetrics();
   const runtime = createRuntime(config, logger, {
     ...options,
+    metrics,
     redisPurpose: 'worker',
     shutdownSignal: shutdown.signal,
   });
@@ -52,12 +56,21 @@ export async function startWorker(
             schedulers: state.schedulersReady ? true : 'not registered yet',
             worker: state.worker?.isRunning() === true ? true : 'not running',
           }),
+        metrics,
       });
       logger.info({ url: http.url }, 'http server listening');
     }
     const check = await checkRedis(runtime.redis, { readyTimeoutMs: 60_000 });
     for (const warning of check.warnings) logger.warn({ redisVersion: check.version }, warning);
     queues = openQueues(runtime.redis, config.redis.keyPrefix);
+    const { rotation, deadLetters } = queues;
+    metrics.observe({
+      targets: config.targets,
+      readRecords: (appIds) => runtime.ledger.readMany(appIds),
+      deadLetterCount: () => deadLetters.count(),
+      queueCounts: () => rotation.getJobCounts('waiting', 'delayed', 'active'),
+      onCollectError: (error) => logger.warn({ err: error }, 'metrics: could not read Redis'),
+    });
     const { removed } = await reconcileSchedulers(queues.rotation, config);
     state.schedulersReady = true;
     if (removed.length > 0) logger.info({ removed }, 'removed stale job schedulers');
@@ -80,6 +93,7 @@ export async function startWorker(
       deadLetters: openedQueues.deadLetters,
       logger: logger.child({ component: 'queue' }),
       isStopping: () => state.stopping,
+      metrics,
     }),
     {
       connection: runtime.redis,
@@ -118,6 +132,7 @@ export async function startWorker(
     queues: openedQueues,
     worker: running,
     http,
+    metrics,
     async stop() {
       const timeoutMs = config.worker.shutdownTimeoutMs;
       logger.info({ timeoutMs }, 'stopping: no new jobs; waiting for active rotations');
