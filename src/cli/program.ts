@@ -3,6 +3,7 @@ import { ConfigError } from '../config/config-error.ts';
 import { isRotatorError } from '../errors/rotator-error.ts';
 import { SelectionError } from '../queue/operations.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 import { registerDlqCommand } from './dlq-command.ts';
 import { registerEnqueueCommand } from './enqueue-command.ts';
 import { registerPruneCommand } from './prune-command.ts';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo): Command {
   registerEnqueueCommand(program, io);
   registerStatusCommand(program, io);
   registerDlqCommand(program, io);
+  registerDemoCommand(program, io);
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failure, 2 usage error, 78 invalid configuration.\nConfiguration: --config FILE or ROTATOR_CONFIG; overrides: ROTATOR_<SECTION>__<KEY> variables.',
