@@ -5,15 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * A private, throw-away `redis-server` on a free loopback port for the demo. A copy of the test
- * helper's logic: src must not import test code.
+ * A private, throw-away `redis-server` on a free loopback port: the demo's Redis, and the tests'. No
+ * persistence (its state is worth nothing once it stops) and `noeviction`, as BullMQ requires.
  */
-export interface DemoRedisServer {
+export interface RedisServerHandle {
   readonly url: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -44,13 +45,26 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   }
 }
 
-export async function startDemoRedis(): Promise<DemoRedisServer> {
+export async function startRedisServer(extraArgs: readonly string[] = []): Promise<RedisServerHandle> {
   const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'rotator-demo-redis-'));
-  // No persistence: the demo's state is worth nothing after it ends.
+  const dir = await mkdtemp(join(tmpdir(), 'rotator-redis-'));
   const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    process.env.REDIS_SERVER_BIN ?? 'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+      ...extraArgs,
+    ],
     { stdio: 'ignore' },
   );
   const spawnFailed = new Promise<never>((_, reject) =>
@@ -65,6 +79,7 @@ export async function startDemoRedis(): Promise<DemoRedisServer> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -7,7 +7,7 @@ import { enqueueTargets, markRotationEvents, waitForRotations } from '../queue/o
 import { startWorker, type WorkerApp } from '../worker/worker-app.ts';
 import { writeDemoConfig } from './demo-config.ts';
 import { startDemoEstate, type DemoEstate } from './estate.ts';
-import { startDemoRedis, type DemoRedisServer } from './redis-server.ts';
+import { startRedisServer, type RedisServerHandle } from './redis-server.ts';
 import { judge, summaryLines } from './summary.ts';
 
 export interface DemoOptions {
@@ -39,12 +39,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     readFile(join(options.certDir, 'key.pem'), 'utf8'),
   ]);
   const redisUrl = options.env.REDIS_URL;
-  let redis: DemoRedisServer | undefined;
+  let redis: RedisServerHandle | undefined;
   let estate: DemoEstate | undefined;
   let worker: WorkerApp | undefined;
   const dir = await mkdtemp(join(tmpdir(), 'rotator-demo-'));
   try {
-    redis = redisUrl === undefined || redisUrl === '' ? await startDemoRedis() : undefined;
+    redis = redisUrl === undefined || redisUrl === '' ? await startRedisServer() : undefined;
     estate = await startDemoEstate({ cert, key });
     const { config } = await writeDemoConfig(estate, {
       dir,
