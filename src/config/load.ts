@@ -217,7 +217,11 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
       shutdownTimeoutMs: raw.worker.shutdownTimeout,
       deadLetterRetentionMs: raw.worker.deadLetterRetention,
     },
-    http: raw.http,
+    http: {
+      host: raw.http.host,
+      port: raw.http.port,
+      adminToken: resolveSecret(baseDir, raw.http, 'adminToken', ['http'], false, problems),
+    },
   };
 }
 

@@ -236,6 +236,8 @@ const worker = z.strictObject({
 const http = z.strictObject({
   host: nonEmpty.prefault(DEFAULTS.http.host),
   port: fromText(z.number().int().min(0).max(65_535)).prefault(DEFAULTS.http.port),
+  // The admin API and queue dashboard are served only when a token is set.
+  ...secretFields('adminToken'),
 });
 
 export const configSchema = z.strictObject({

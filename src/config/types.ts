@@ -26,6 +26,8 @@ export interface WorkerConfig {
 export interface HttpServerConfig {
   readonly host: string;
   readonly port: number;
+  /** The bearer token of `/admin/`; without one the admin API and dashboard are off. */
+  readonly adminToken: Secret | undefined;
 }
 
 export interface QualysConfig {

@@ -1,11 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AdminApi } from './admin-api.ts';
 
 export interface HealthChecks {
   /** Every check must pass for /readyz; each returns a reason when it does not. */
   readonly readiness: () => Promise<Readonly<Record<string, string | true>>>;
   /** Served at /metrics when set (Prometheus text format). */
   readonly metrics?: { readonly contentType: string; render(): Promise<string> } | undefined;
+  /** Serves `/admin/` when set (only with an admin token configured). */
+  readonly admin?: AdminApi | undefined;
 }
 
 export interface HealthServer {
@@ -15,7 +18,8 @@ export interface HealthServer {
 
 /**
  * The worker's HTTP server: `/livez` (the process answers), `/readyz` (Redis reachable, schedulers
- * registered, worker running) and `/metrics`. No secret or configuration is ever served.
+ * registered, worker running), `/metrics`, and the admin API under `/admin/` when a token is
+ * configured. No secret or configuration is ever served.
  */
 export async function startHealthServer(
   host: string,
@@ -28,6 +32,10 @@ export async function startHealthServer(
       res.end(JSON.stringify(body));
     };
     const path = new URL(req.url ?? '/', 'http://local').pathname;
+    if (checks.admin !== undefined && (path === '/admin' || path.startsWith('/admin/'))) {
+      checks.admin.handle(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(405, { error: 'method not allowed' });
       return;

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../app/runtime.ts';
 import type { RotatorConfig } from '../config/types.ts';
+import { createAdminApi } from '../http/admin-api.ts';
 import { startHealthServer, type HealthServer } from '../http/health-server.ts';
 import { checkRedis } from '../ledger/redis-connection.ts';
 import { RotatorMetrics } from '../observability/metrics.ts';
@@ -47,6 +48,16 @@ export async function startWorker(
   };
   let http: HealthServer | undefined;
   let queues: Queues | undefined;
+  const adminToken = config.http.adminToken;
+  // Off unless a token is configured; until the queues are open it answers 503.
+  const admin =
+    adminToken === undefined
+      ? undefined
+      : createAdminApi(
+          adminToken,
+          () => (queues === undefined ? undefined : { config, ledger: runtime.ledger, queues }),
+          logger.child({ component: 'admin' }),
+        );
   try {
     if (options.http !== false) {
       http = await startHealthServer(config.http.host, config.http.port, {
@@ -57,8 +68,9 @@ export async function startWorker(
             worker: state.worker?.isRunning() === true ? true : 'not running',
           }),
         metrics,
+        admin,
       });
-      logger.info({ url: http.url }, 'http server listening');
+      logger.info({ url: http.url, admin: admin !== undefined }, 'http server listening');
     }
     const check = await checkRedis(runtime.redis, { readyTimeoutMs: 60_000 });
     for (const warning of check.warnings) logger.warn({ redisVersion: check.version }, warning);
