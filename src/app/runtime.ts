@@ -86,6 +86,12 @@ export function createRuntime(config: RotatorConfig, logger: Logger, options: Ru
     owner: `${hostname()}:${process.pid}`,
     lockTtlMs: policy.lockTtlMs,
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+    ...(options.metrics
+      ? {
+          onStepTimed: (step: string, durationMs: number) =>
+            options.metrics?.observeStep(step, durationMs / 1000),
+        }
+      : {}),
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });
   return {

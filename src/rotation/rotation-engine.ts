@@ -45,6 +45,8 @@ export interface RotationEngineOptions {
   /** Identifies this process in locks. */
   readonly owner: string;
   readonly lockTtlMs?: number;
+  /** Told how long each step took, from one checkpoint to the next (metrics). */
+  readonly onStepTimed?: (step: HookPoint, durationMs: number) => void;
   /** Aborted when the process must stop: rotations stop at their next checkpoint. */
   readonly shutdownSignal?: AbortSignal;
   /** Test-only: called after each checkpoint (the crash tests kill the process here). */
@@ -85,6 +87,8 @@ export class RotationEngine {
   readonly #o: RotationEngineOptions;
   /** Apps whose lock this process failed to renew: their rotation stops at the next checkpoint. */
   readonly #lostLocks = new Set<string>();
+  /** When each running rotation passed its last checkpoint, to time its steps. */
+  readonly #lastCheckpointAt = new Map<string, number>();
 
   constructor(options: RotationEngineOptions) {
     this.#o = options;
@@ -112,7 +116,15 @@ export class RotationEngine {
 
   /** Rotates one target if it is due (or forced). Throws `RotationFailedError` when the whole target failed. */
   async rotate(target: TargetConfig, options: RotateOptions = {}): Promise<RotationReport> {
-    return this.#withLock(target.appId, () => this.#rotateLocked(target, options));
+    return this.#withLock(target.appId, async () => {
+      // Timed only once the lock is ours, so a refused second run cannot disturb the first one's clock.
+      this.#lastCheckpointAt.set(target.appId, performance.now());
+      try {
+        return await this.#rotateLocked(target, options);
+      } finally {
+        this.#lastCheckpointAt.delete(target.appId);
+      }
+    });
   }
 
   /**
@@ -718,6 +730,12 @@ export class RotationEngine {
     if (this.#lostLocks.has(target.appId)) throw new RotationLockedError(target.appId);
     if (this.#o.shutdownSignal?.aborted === true) throw new ShuttingDownError(target.appId);
     await this.#o.ledger.write(record);
+    const started = this.#lastCheckpointAt.get(target.appId);
+    if (started !== undefined) {
+      const now = performance.now();
+      this.#o.onStepTimed?.(point, now - started);
+      this.#lastCheckpointAt.set(target.appId, now);
+    }
     await this.#o.afterStep?.(point, target.appId);
     return record;
   }

@@ -111,6 +111,10 @@ describe('worker /metrics', () => {
       Date.parse(record.lastSuccessAt!) / 1000,
     );
     expect(sample(body, 'rotator_step_duration_seconds_count', { step: 'rotation' })).toBe(1);
+    // Each checkpoint of the protocol is timed from the one before it.
+    for (const step of ['intent', 'created', 'ready', 'push-intent', 'pushed', 'verified']) {
+      expect(sample(body, 'rotator_step_duration_seconds_count', { step }), `step ${step}`).toBe(1);
+    }
     expect(total(body, 'rotator_upstream_requests_total', { service: 'qualys' })).toBeGreaterThan(0);
     expect(total(body, 'rotator_upstream_requests_total', { service: 'graph' })).toBeGreaterThan(0);
     expect(
