@@ -1,8 +1,8 @@
 import type { ConfigProblem } from './config-error.ts';
 
 export const ENV_PREFIX = 'ROTATOR_';
-/** Names the file itself, not a key; `ROTATOR_TEST_*` are the crash tests' hooks. */
-const RESERVED = /^ROTATOR_(CONFIG$|TEST_)/;
+/** Names the file itself, not a key; `ROTATOR_TEST_*` are the crash tests' hooks, `ROTATOR_DEMO_*` the demo's. */
+const RESERVED = /^ROTATOR_(CONFIG$|TEST_|DEMO_)/;
 /** What Kubernetes injects for a Service named `rotator` (service links): not ours, never an error. */
 const SERVICE_LINK = /^ROTATOR_(SERVICE_|PORT$|PORT_)/;
 

@@ -13,7 +13,13 @@ import type { DemoEstate } from './estate.ts';
  */
 export async function writeDemoConfig(
   estate: DemoEstate,
-  options: { dir: string; redisUrl: string; logLevel: string; httpPort: number },
+  options: {
+    dir: string;
+    redisUrl: string;
+    logLevel: string;
+    httpPort: number;
+    adminTokenFile?: string | undefined;
+  },
 ): Promise<{ config: RotatorConfig; file: string }> {
   const document = {
     qualys: {
@@ -57,7 +63,11 @@ export async function writeDemoConfig(
       backoffMax: '200ms',
       shutdownTimeout: '5s',
     },
-    http: { host: '127.0.0.1', port: options.httpPort },
+    http: {
+      host: '127.0.0.1',
+      port: options.httpPort,
+      ...(options.adminTokenFile === undefined ? {} : { adminTokenFile: options.adminTokenFile }),
+    },
     // A prefix of its own, so a shared REDIS_URL keeps the demo apart from anything else there.
     redis: { url: options.redisUrl, keyPrefix: `{rotator-demo-${randomUUID().slice(0, 8)}}` },
     logging: { level: options.logLevel },

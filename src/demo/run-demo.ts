@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -46,7 +46,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     redis = redisUrl === undefined || redisUrl === '' ? await startRedisServer() : undefined;
     estate = await startDemoEstate({ cert, key });
+    // With --keep, the admin API and the dashboard come up when the operator chose a token for them;
+    // the demo never makes one up and prints it.
+    const adminToken = options.keep ? options.env.ROTATOR_DEMO_ADMIN_TOKEN : undefined;
+    const adminTokenFile = adminToken ? join(dir, 'admin-token') : undefined;
+    if (adminToken && adminTokenFile) await writeFile(adminTokenFile, adminToken, { mode: 0o600 });
     const { config } = await writeDemoConfig(estate, {
+      adminTokenFile,
       dir,
       redisUrl: redis?.url ?? redisUrl ?? '',
       logLevel: options.logLevel,
@@ -82,7 +88,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     for (const line of summaryLines(estate, results, verdict)) options.out(line);
     if (options.keep && worker.http !== undefined) {
       options.out('');
-      options.out(`Worker HTTP server: ${worker.http.url} (/livez, /readyz); Ctrl-C to stop.`);
+      options.out(`Worker HTTP server: ${worker.http.url} (/livez, /readyz, /metrics); Ctrl-C to stop.`);
+      options.out(
+        adminTokenFile
+          ? `Admin API ${worker.http.url}/admin/ and queue dashboard ${worker.http.url}/admin/queues (send "Authorization: Bearer $ROTATOR_DEMO_ADMIN_TOKEN").`
+          : 'Admin API and queue dashboard: off; set ROTATOR_DEMO_ADMIN_TOKEN to a token of your choice to turn them on.',
+      );
       await untilSignal();
     }
     return verdict.ok ? 0 : 1;
