@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { runRotator, type RotatorRun } from '../support/rotator-process.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectNoSecrets } from '../support/leak-scan.ts';
 import { expectConsistent, startEstate, waitFor, type Estate } from '../support/worker-estate.ts';
@@ -10,27 +9,15 @@ import { spawnWorker, waitUntilReady, type WorkerProcess } from '../support/work
  * rotate an app on demand and wait, read the status, find a failure in the dead-letter queue, replay it.
  */
 
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 let estate: Estate;
 let configFile: string;
 let worker: WorkerProcess | undefined;
 const outputs: string[] = [];
 
-function rotator(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      outputs.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function rotator(...args: string[]): Promise<RotatorRun> {
+  const run = await runRotator([...args, '--config', configFile]);
+  outputs.push(run.stdout, run.stderr);
+  return run;
 }
 
 beforeAll(async () => {

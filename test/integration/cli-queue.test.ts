@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runRotator, type RotatorRun } from '../support/rotator-process.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,6 @@ const TENANT = randomUUID();
 const ROTATOR = randomUUID();
 const ROTATOR_SECRET = `rotator-${randomUUID()}`;
 const QUALYS_PASSWORD = `qualys-${randomUUID()}`;
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 
 let entra: EntraGraphSimulator;
 let qualys: QualysSimulator;
@@ -38,27 +37,12 @@ const foreign = { appId: '', connector: randomUUID() };
 const orphan = { appId: '', connector: randomUUID() };
 const outputs: string[] = [];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = RotatorRun;
 
-function rotator(args: string[], config = configFile): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--config', config], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      outputs.push(stdout, stderr);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function rotator(args: string[], config = configFile): Promise<Run> {
+  const run = await runRotator([...args, '--config', config]);
+  outputs.push(run.stdout, run.stderr);
+  return run;
 }
 
 /** Parses a command's JSON output; on failure the assertion shows what the command printed. */

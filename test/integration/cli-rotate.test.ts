@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runRotator, type RotatorRun } from '../support/rotator-process.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,6 @@ import { freePort } from '../support/redis-server.ts';
 const TENANT = randomUUID();
 const ROTATOR = randomUUID();
 const ROTATOR_SECRET = `rotator-${randomUUID()}`;
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 let entra: EntraGraphSimulator;
 let qualys: QualysSimulator;
 let dir: string;
@@ -22,21 +21,8 @@ let configured: string;
 let stray: string;
 const foreignApp = randomUUID();
 
-function run(
-  args: string[],
-  config = join(dir, 'rotator.yaml'),
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--config', config], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], config = join(dir, 'rotator.yaml')): Promise<RotatorRun> {
+  return runRotator([...args, '--config', config]);
 }
 
 function writeConfig(file: string, redisUrl: string): string {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runRotator, type RotatorRun } from '../support/rotator-process.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,6 @@ const TENANT = randomUUID();
 const ROTATOR = randomUUID();
 const ROTATOR_SECRET = `rotator-${randomUUID()}`;
 const QUALYS_PASSWORD = `qualys-${randomUUID()}`;
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 
 let entra: EntraGraphSimulator;
 let qualys: QualysSimulator;
@@ -28,29 +27,12 @@ let keyPrefix: string;
 const apps: { appId: string; connectors: string[] }[] = [];
 const outputs: string[] = [];
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = RotatorRun;
 
-function rotate(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'rotate', '--config', configFile, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      outputs.push(stdout, stderr);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+async function rotate(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const run = await runRotator(['rotate', '--config', configFile, ...args], env);
+  outputs.push(run.stdout, run.stderr);
+  return run;
 }
 
 function managedKeys(appId: string) {
