@@ -83,61 +83,53 @@ export function registerDlqCommand(program: Command, io: CliIo): void {
       io.exit(code);
     });
 
-  dlq
-    .command('replay')
-    .description(
-      'queue a forced rotation of the app of each selected item, then remove the items (exit 1 if some could not be replayed)',
-    )
-    .argument('[ids...]', 'item ids')
-    .option(CONFIG_FLAGS, CONFIG_HELP)
-    .option('--app <id>', 'every item of this app (appId or target name)')
-    .option('--all', 'every item')
-    .option('--json', 'print the result as JSON')
-    .action(async (ids: string[], options: SelectOptions) => {
-      const selection = selectionOf(ids, options);
-      const code = await withQueues(io, options.config, async (runtime, queues) => {
-        const result = await replayDeadLetters(queues, runtime.config, selection);
-        if (options.json === true) io.out(JSON.stringify(result, null, 2));
-        else {
-          const lines = [
-            ...result.replayed.map(
-              (entry) =>
-                `${entry.name} (${entry.appId}): ${entry.state === 'queued' ? 'forced rotation queued' : 'joined the waiting rotation, now forced'}; removed ${entry.items.join(', ')}`,
-            ),
-            ...result.left.map((entry) => `${entry.appId}: left ${entry.items.join(', ')}: ${entry.reason}`),
-            ...result.notFound.map((id) => `${id}: no such dead letter`),
-          ];
-          io.out(lines.length === 0 ? 'no dead letters match' : lines.join('\n'));
-        }
-        return result.left.length > 0 || result.notFound.length > 0 ? ExitCode.failure : ExitCode.ok;
-      });
-      io.exit(code);
+  selectingItems(
+    dlq
+      .command('replay')
+      .description(
+        'queue a forced rotation of the app of each selected item, then remove the items (exit 1 if some could not be replayed)',
+      ),
+  ).action(async (ids: string[], options: SelectOptions) => {
+    const selection = selectionOf(ids, options);
+    const code = await withQueues(io, options.config, async (runtime, queues) => {
+      const result = await replayDeadLetters(queues, runtime.config, selection);
+      if (options.json === true) io.out(JSON.stringify(result, null, 2));
+      else {
+        const lines = [
+          ...result.replayed.map(
+            (entry) =>
+              `${entry.name} (${entry.appId}): ${entry.state === 'queued' ? 'forced rotation queued' : 'joined the waiting rotation, now forced'}; removed ${entry.items.join(', ')}`,
+          ),
+          ...result.left.map((entry) => `${entry.appId}: left ${entry.items.join(', ')}: ${entry.reason}`),
+          ...result.notFound.map((id) => `${id}: no such dead letter`),
+        ];
+        io.out(lines.length === 0 ? 'no dead letters match' : lines.join('\n'));
+      }
+      return result.left.length > 0 || result.notFound.length > 0 ? ExitCode.failure : ExitCode.ok;
     });
+    io.exit(code);
+  });
 
-  dlq
-    .command('purge')
-    .description('remove dead letters without replaying them (exit 1 if an id does not exist)')
-    .argument('[ids...]', 'item ids')
-    .option(CONFIG_FLAGS, CONFIG_HELP)
-    .option('--app <id>', 'every item of this app (appId or target name)')
-    .option('--all', 'every item')
-    .option('--json', 'print the result as JSON')
-    .action(async (ids: string[], options: SelectOptions) => {
-      const selection = selectionOf(ids, options);
-      const code = await withQueues(io, options.config, async (_runtime, queues) => {
-        const result = await purgeDeadLetters(queues, selection);
-        if (options.json === true) io.out(JSON.stringify(result, null, 2));
-        else
-          io.out(
-            [
-              `removed ${result.removed.length} dead letter(s)${result.removed.length > 0 ? `: ${result.removed.join(', ')}` : ''}`,
-              ...result.notFound.map((id) => `${id}: no such dead letter`),
-            ].join('\n'),
-          );
-        return result.notFound.length > 0 ? ExitCode.failure : ExitCode.ok;
-      });
-      io.exit(code);
+  selectingItems(
+    dlq
+      .command('purge')
+      .description('remove dead letters without replaying them (exit 1 if an id does not exist)'),
+  ).action(async (ids: string[], options: SelectOptions) => {
+    const selection = selectionOf(ids, options);
+    const code = await withQueues(io, options.config, async (_runtime, queues) => {
+      const result = await purgeDeadLetters(queues, selection);
+      if (options.json === true) io.out(JSON.stringify(result, null, 2));
+      else
+        io.out(
+          [
+            `removed ${result.removed.length} dead letter(s)${result.removed.length > 0 ? `: ${result.removed.join(', ')}` : ''}`,
+            ...result.notFound.map((id) => `${id}: no such dead letter`),
+          ].join('\n'),
+        );
+      return result.notFound.length > 0 ? ExitCode.failure : ExitCode.ok;
     });
+    io.exit(code);
+  });
 }
 
 async function withQueues(
@@ -193,4 +185,14 @@ function showItem(item: DeadLetterItem): string {
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   return fields.map(([name, value]) => `${`${name}:`.padEnd(width + 1)} ${value}`).join('\n');
+}
+
+/** The ways `replay` and `purge` select items: ids, one app, or all. */
+function selectingItems(command: Command): Command {
+  return command
+    .argument('[ids...]', 'item ids')
+    .option(CONFIG_FLAGS, CONFIG_HELP)
+    .option('--app <id>', 'every item of this app (appId or target name)')
+    .option('--all', 'every item')
+    .option('--json', 'print the result as JSON');
 }
