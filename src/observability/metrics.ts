@@ -4,6 +4,7 @@ import type { TargetRecord } from '../rotation/ledger-model.ts';
 
 export type RotationMetricOutcome = 'rotated' | 'partial' | 'failed' | 'skipped' | 'dead_lettered';
 export type UpstreamService = 'qualys' | 'graph' | 'entra';
+export type SweepMetricOutcome = 'succeeded' | 'failed';
 
 /** Where the scrape-time gauges read from; set once the worker has opened its queues. */
 export interface MetricsSources {
@@ -11,6 +12,8 @@ export interface MetricsSources {
   readonly readRecords: (appIds: readonly string[]) => Promise<Map<string, TargetRecord>>;
   readonly deadLetterCount: () => Promise<number>;
   readonly queueCounts: () => Promise<Readonly<Record<string, number>>>;
+  /** End of the last successful sweep in epoch ms, shared by all replicas; undefined before the first. */
+  readonly lastSweepAt: () => Promise<number | undefined>;
   /** Told when a scrape could not read Redis (the gauges are then left empty rather than stale). */
   readonly onCollectError?: (error: unknown) => void;
 }
@@ -20,6 +23,7 @@ interface Snapshot {
   readonly records: Map<string, TargetRecord>;
   readonly deadLetters: number;
   readonly queue: Readonly<Record<string, number>>;
+  readonly lastSweepAt: number | undefined;
 }
 
 const QUEUE_STATES = ['waiting', 'delayed', 'active'] as const;
@@ -34,6 +38,7 @@ export class RotatorMetrics {
   readonly #stepDuration: Histogram<'step'>;
   readonly #upstream: Counter<'service' | 'status'>;
   readonly #rateLimitWaits: Counter<'service'>;
+  readonly #sweeps: Counter<'outcome'>;
   #sources: MetricsSources | undefined;
   // One Redis read serves every gauge of a scrape: prom-client runs their collect() concurrently.
   #inFlight: Promise<Snapshot | undefined> | undefined;
@@ -63,6 +68,12 @@ export class RotatorMetrics {
       name: 'rotator_rate_limit_waits_total',
       help: 'Times the queue was paused because an upstream throttled us.',
       labelNames: ['service'],
+      registers,
+    });
+    this.#sweeps = new Counter({
+      name: 'rotator_sweeps_total',
+      help: 'Sweeps (the scheduled search for due targets) run by this replica, by result.',
+      labelNames: ['outcome'],
       registers,
     });
     const snapshot = () => this.#snapshot();
@@ -102,6 +113,18 @@ export class RotatorMetrics {
         this.reset();
         const state = await snapshot();
         if (state !== undefined) this.set(state.deadLetters);
+      },
+    });
+    new Gauge({
+      name: 'rotator_last_sweep_timestamp_seconds',
+      help: 'End of the last successful sweep (the scheduled search for due targets), in Unix seconds.',
+      registers,
+      async collect() {
+        // Absent, not 0, until a sweep is known (reset() alone would leave an unlabelled gauge at 0).
+        this.reset();
+        this.remove();
+        const state = await snapshot();
+        if (state?.lastSweepAt !== undefined) this.set(state.lastSweepAt / 1000);
       },
     });
     new Gauge({
@@ -157,17 +180,22 @@ export class RotatorMetrics {
     this.#rateLimitWaits.inc({ service });
   }
 
+  recordSweep(outcome: SweepMetricOutcome): void {
+    this.#sweeps.inc({ outcome });
+  }
+
   #snapshot(): Promise<Snapshot | undefined> {
     const sources = this.#sources;
     if (sources === undefined) return Promise.resolve(undefined);
     if (this.#inFlight !== undefined) return this.#inFlight;
     const read = async (): Promise<Snapshot> => {
-      const [records, deadLetters, queue] = await Promise.all([
+      const [records, deadLetters, queue, lastSweepAt] = await Promise.all([
         sources.readRecords(sources.targets.map((target) => target.appId)),
         sources.deadLetterCount(),
         sources.queueCounts(),
+        sources.lastSweepAt(),
       ]);
-      return { targets: sources.targets, records, deadLetters, queue };
+      return { targets: sources.targets, records, deadLetters, queue, lastSweepAt };
     };
     const pending = read().catch((error: unknown) => {
       // A scrape must still answer (process metrics, counters) when Redis does not.

@@ -13,6 +13,7 @@ import type { DeadLetters } from './dead-letters.ts';
 import type { RetireJobData, RotateJobData, RotateJobResult } from './job-data.ts';
 import { enqueueRetire, enqueueRotation } from './rotation-queue.ts';
 import { planSweep } from './sweep-plan.ts';
+import { recordSweep } from './sweep-record.ts';
 
 export interface ProcessorDeps {
   readonly config: RotatorConfig;
@@ -26,7 +27,10 @@ export interface ProcessorDeps {
   readonly now?: () => number;
   /** True once the worker is stopping: a job fetched in that moment goes back to the queue. */
   readonly isStopping?: () => boolean;
-  readonly metrics?: Pick<RotatorMetrics, 'recordRotation' | 'observeStep' | 'recordRateLimitWait'>;
+  readonly metrics?: Pick<
+    RotatorMetrics,
+    'recordRotation' | 'observeStep' | 'recordRateLimitWait' | 'recordSweep'
+  >;
 }
 
 /**
@@ -168,6 +172,19 @@ export function createProcessor(deps: ProcessorDeps): (job: Job, token?: string)
   }
 
   async function sweep(): Promise<unknown> {
+    try {
+      const result = await planAndEnqueue();
+      // Only a sweep that enqueued everything it found due counts as done (the "no sweep for N hours" alert).
+      await recordSweep(deps.queue, now());
+      deps.metrics?.recordSweep('succeeded');
+      return result;
+    } catch (error) {
+      deps.metrics?.recordSweep('failed');
+      throw error;
+    }
+  }
+
+  async function planAndEnqueue(): Promise<unknown> {
     const records = await deps.ledger.readMany(deps.config.targets.map((target) => target.appId));
     const plan = planSweep(deps.config.targets, records, now());
     let queued = 0;

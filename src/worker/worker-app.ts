@@ -11,6 +11,7 @@ import { jitteredBackoff } from '../queue/jittered-backoff.ts';
 import { createProcessor } from '../queue/processor.ts';
 import { openQueues, type Queues } from '../queue/rotation-queue.ts';
 import { reconcileSchedulers } from '../queue/schedulers.ts';
+import { readLastSweep } from '../queue/sweep-record.ts';
 import { sleep } from '../util/sleep.ts';
 
 export interface WorkerApp {
@@ -81,6 +82,7 @@ export async function startWorker(
       readRecords: (appIds) => runtime.ledger.readMany(appIds),
       deadLetterCount: () => deadLetters.count(),
       queueCounts: () => rotation.getJobCounts('waiting', 'delayed', 'active'),
+      lastSweepAt: () => readLastSweep(rotation),
       onCollectError: (error) => logger.warn({ err: error }, 'metrics: could not read Redis'),
     });
     const { removed } = await reconcileSchedulers(queues.rotation, config);

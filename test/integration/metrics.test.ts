@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { RotatorMetrics } from '../../src/observability/metrics.ts';
 import { enqueueRotation } from '../../src/queue/rotation-queue.ts';
+import { readLastSweep } from '../../src/queue/sweep-record.ts';
 import { startWorker, type WorkerApp } from '../../src/worker/worker-app.ts';
 import { expectNoSecrets } from '../support/leak-scan.ts';
 import { captureLogger } from '../support/log-capture.ts';
@@ -130,12 +131,54 @@ describe('worker /metrics', () => {
 
     expectNoSecrets({ metrics: body.split('\n') }, estate.knownSecrets());
   });
+
+  it('reports the end of the last successful sweep from Redis, absent before any, and counts sweeps', async () => {
+    // No target, so the sweep has nothing to enqueue; a yearly schedule, so only the job added below runs.
+    const { file, keyPrefix } = estate.writeConfig({ rotation: { schedule: '0 0 1 1 *' } }, []);
+    const config = loadConfig({ path: file, env: {} });
+    const worker = await startWorker(config, logs.logger);
+    const other = connectRotatorRedis(estate.redisUrl, keyPrefix);
+    try {
+      const before = (await scrape(worker)).body;
+      expect(sample(before, 'rotator_metrics_redis_up')).toBe(1);
+      expect(before).toContain('# TYPE rotator_last_sweep_timestamp_seconds gauge');
+      expect(sample(before, 'rotator_last_sweep_timestamp_seconds')).toBeUndefined();
+      expect(sample(before, 'rotator_sweeps_total', { outcome: 'succeeded' })).toBeUndefined();
+
+      const started = Date.now();
+      // What the job scheduler adds on its schedule.
+      await other.queues.rotation.add('sweep', {}, { removeOnComplete: true, removeOnFail: true });
+      const body = await waitFor(
+        'the sweep to be recorded and counted',
+        async () => {
+          const scraped = (await scrape(worker)).body;
+          return sample(scraped, 'rotator_last_sweep_timestamp_seconds') !== undefined &&
+            (sample(scraped, 'rotator_sweeps_total', { outcome: 'succeeded' }) ?? 0) >= 1
+            ? scraped
+            : undefined;
+        },
+        10_000,
+      );
+      const ended = Date.now();
+      const at = sample(body, 'rotator_last_sweep_timestamp_seconds')!;
+      expect(at).toBeGreaterThanOrEqual(started / 1000);
+      expect(at).toBeLessThanOrEqual(ended / 1000);
+      expect(sample(body, 'rotator_sweeps_total', { outcome: 'succeeded' })).toBeGreaterThanOrEqual(1);
+      expect(sample(body, 'rotator_sweeps_total', { outcome: 'failed' })).toBeUndefined();
+      // Kept in Redis beside the queue, so every replica reports the same time.
+      expect(await readLastSweep(other.queues.rotation)).toBe(at * 1000);
+      expect(await other.redis.get(`${keyPrefix}:rotation:last-sweep`)).toBe(String(at * 1000));
+    } finally {
+      await worker.stop();
+      await other.close();
+    }
+  });
 });
 
 describe('RotatorMetrics', () => {
   it('reads Redis once per scrape, and still answers when Redis does not', async () => {
     const metrics = new RotatorMetrics();
-    const reads = { records: 0, deadLetters: 0, queue: 0 };
+    const reads = { records: 0, deadLetters: 0, queue: 0, lastSweep: 0 };
     let failing = false;
     const errors: unknown[] = [];
     metrics.observe({
@@ -153,11 +196,16 @@ describe('RotatorMetrics', () => {
         reads.queue += 1;
         return { waiting: 2, delayed: 1, active: 0 };
       },
+      lastSweepAt: async () => {
+        reads.lastSweep += 1;
+        return 1_767_225_600_500;
+      },
       onCollectError: (error) => errors.push(error),
     });
     const body = await metrics.render();
-    expect(reads).toEqual({ records: 1, deadLetters: 1, queue: 1 });
+    expect(reads).toEqual({ records: 1, deadLetters: 1, queue: 1, lastSweep: 1 });
     expect(sample(body, 'rotator_dlq_depth')).toBe(3);
+    expect(sample(body, 'rotator_last_sweep_timestamp_seconds')).toBe(1_767_225_600.5);
     expect(sample(body, 'rotator_metrics_redis_up')).toBe(1);
     expect(sample(body, 'rotator_queue_depth', { state: 'waiting' })).toBe(2);
     await metrics.render();
@@ -169,7 +217,33 @@ describe('RotatorMetrics', () => {
     // No stale value: the target gauges are empty, the failed read is flagged, the rest is served.
     expect(sample(degraded, 'rotator_metrics_redis_up')).toBe(0);
     expect(sample(degraded, 'rotator_queue_depth', { state: 'waiting' })).toBeUndefined();
+    expect(sample(degraded, 'rotator_last_sweep_timestamp_seconds')).toBeUndefined();
     expect(sample(degraded, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('leaves the last sweep out until one is known, and counts sweeps by outcome', async () => {
+    const metrics = new RotatorMetrics();
+    const sweep: { at?: number } = {};
+    metrics.observe({
+      targets: [],
+      readRecords: async () => new Map(),
+      deadLetterCount: async () => 0,
+      queueCounts: async () => ({}),
+      lastSweepAt: async () => sweep.at,
+    });
+    const before = await metrics.render();
+    expect(before).toContain('# TYPE rotator_last_sweep_timestamp_seconds gauge');
+    expect(sample(before, 'rotator_last_sweep_timestamp_seconds')).toBeUndefined();
+    expect(before).toContain('# TYPE rotator_sweeps_total counter');
+
+    sweep.at = 1_767_225_600_000;
+    metrics.recordSweep('succeeded');
+    metrics.recordSweep('failed');
+    metrics.recordSweep('succeeded');
+    const after = await metrics.render();
+    expect(sample(after, 'rotator_last_sweep_timestamp_seconds')).toBe(1_767_225_600);
+    expect(sample(after, 'rotator_sweeps_total', { outcome: 'succeeded' })).toBe(2);
+    expect(sample(after, 'rotator_sweeps_total', { outcome: 'failed' })).toBe(1);
   });
 
   it('keeps its registry to itself', async () => {

@@ -110,6 +110,7 @@ describe('rotator worker', () => {
   it('rotates what the scheduled sweep finds due, and verifies it', async () => {
     const apps = [dueApp(2), dueApp(1)];
     const cfg = config(apps, { rotation: `, schedule: '* * * * * *'` });
+    const started = Date.now();
     running = await startWorker(cfg, logs.logger, { http: false });
     const { ledger, close } = ledgerOf(cfg);
     try {
@@ -128,6 +129,12 @@ describe('rotator worker', () => {
       }
       const schedulers = await running.queues.rotation.getJobSchedulers();
       expect(schedulers.map((scheduler) => scheduler.key).sort()).toEqual(['dead-letter-cleanup', 'sweep']);
+      // The scheduled sweeps that queued them were recorded and counted.
+      const metrics = await running.metrics.render();
+      const lastSweep = /^rotator_last_sweep_timestamp_seconds (\S+)$/m.exec(metrics)?.[1];
+      expect(Number(lastSweep) * 1000).toBeGreaterThan(started);
+      expect(Number(lastSweep) * 1000).toBeLessThanOrEqual(Date.now());
+      expect(metrics).toMatch(/^rotator_sweeps_total\{outcome="succeeded"\} [1-9]/m);
     } finally {
       close();
     }
