@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { configJsonSchema } from '../config/json-schema.ts';
 import { loadConfig } from '../config/load.ts';
 import { formatDurationMs } from '../config/duration.ts';
 import type { RotatorConfig } from '../config/types.ts';
@@ -35,6 +36,13 @@ export function registerConfigCommand(program: Command, io: CliIo): void {
       } else {
         io.out(`configuration is valid\n${summarizeConfig(loaded)}`);
       }
+      io.exit(ExitCode.ok);
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the configuration file (for editors and CI)')
+    .action(() => {
+      io.out(JSON.stringify(configJsonSchema(), null, 2));
       io.exit(ExitCode.ok);
     });
 }

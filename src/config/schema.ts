@@ -16,13 +16,17 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const guid = z
   .string({ error: 'expected a UUID string' })
   .regex(GUID, { error: 'expected a UUID like 00000000-0000-0000-0000-000000000000' })
-  .transform((value) => value.toLowerCase());
+  .transform((value) => value.toLowerCase())
+  // JSON Schema patterns have no flags: spell the case-insensitivity out for `rotator config schema`.
+  .meta({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 
 const DURATION_HELP = 'expected a duration such as 90d, 12h, 1h30m, 45s or 500ms (at most 3650d)';
 const duration = z
   .string({ error: DURATION_HELP })
   .refine((text) => parseDurationMs(text) !== undefined, { error: DURATION_HELP })
-  .transform((text) => parseDurationMs(text) ?? 0);
+  .transform((text) => parseDurationMs(text) ?? 0)
+  // The shape only (units in order and the 10-year cap are checked by the loader).
+  .meta({ pattern: '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h|d|w))+\\s*$' });
 
 const positiveDuration = duration.refine((ms) => ms > 0, { error: 'expected a duration greater than 0' });
 
