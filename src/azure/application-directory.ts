@@ -12,7 +12,13 @@ import { GraphAppNotFoundError } from './errors/graph-app-not-found-error.ts';
 import { EntraSecretRejectedError } from './errors/entra-secret-rejected-error.ts';
 import { GraphTransportError } from './errors/graph-transport-error.ts';
 import { GraphThrottledError } from './errors/graph-throttled-error.ts';
-import { APP_SELECT, graphErrorDetail, parseApplication, parsePasswordCredential } from './graph-model.ts';
+import {
+  APP_SELECT,
+  fieldsOf,
+  graphErrorDetail,
+  parseApplication,
+  parsePasswordCredential,
+} from './graph-model.ts';
 import { GraphCallFailure, GraphSession } from './graph-session.ts';
 import { describeIdentityFailure, NOT_YET_PROPAGATED } from './identity-errors.ts';
 import { createTenantCredential, identityOptions } from './tenant-credential.ts';
@@ -264,7 +270,7 @@ export class ApplicationDirectory {
         idempotent: true,
         subject: { tenantId, appId: '(listing)' },
       });
-      const page = body as { value?: unknown; '@odata.nextLink'?: unknown };
+      const page = fieldsOf(body);
       if (!Array.isArray(page.value))
         throw new GraphTransportError('Graph answered an application listing without a value list');
       for (const entry of page.value) {
@@ -299,15 +305,14 @@ export class ApplicationDirectory {
         idempotent: true,
         subject: { tenantId, appId: '(batch)' },
       });
-      const responses = (body as { responses?: unknown }).responses;
+      const responses = fieldsOf(body).responses;
       if (!Array.isArray(responses))
         throw new GraphTransportError('Graph answered a $batch without responses');
       const retry: typeof pending = [];
       let waitMs = 0;
       for (const item of pending) {
-        const response = responses.find(
-          (candidate: unknown) => (candidate as { id?: unknown }).id === item.id,
-        ) as { status?: unknown; headers?: Record<string, string>; body?: unknown } | undefined;
+        const response = responses.find((candidate: unknown) => fieldsOf(candidate).id === item.id) as
+          { status?: unknown; headers?: Record<string, string>; body?: unknown } | undefined;
         const appId = item.ref.appId.toLowerCase();
         const status = typeof response?.status === 'number' ? response.status : 0;
         if (status === 200) {

@@ -8,6 +8,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A body's fields, or none when it is not a JSON object (`null`, a list, text): read it without a TypeError. */
+export function fieldsOf(body: unknown): Readonly<Record<string, unknown>> {
+  return isRecord(body) ? body : {};
+}
+
 function optionalString(record: Record<string, unknown>, key: string): string | null {
   const value = record[key];
   return typeof value === 'string' ? value : null;

@@ -15,10 +15,22 @@ export function registerWorkerCommand(program: Command, io: CliIo): void {
       const config = loadConfig({ path: options.config, env: io.env });
       const logger = createLogger({ level: config.logging.level });
       const afterStep = crashHookFromEnv(io.env);
-      // Handlers first: a signal during start-up waits for the start, then stops cleanly.
-      const starting = startWorker(config, logger, afterStep ? { afterStep } : {});
-      installSignalHandlers(async () => (await starting).stop(), logger);
-      await starting;
+      // Handlers first: a signal during start-up waits for the start, then stops cleanly; one that
+      // comes while the start waits for Redis (which it does for as long as Redis is away) ends the wait.
+      const startup = new AbortController();
+      const starting = startWorker(config, logger, {
+        ...(afterStep ? { afterStep } : {}),
+        startupSignal: startup.signal,
+      });
+      const startedOrStopped = starting.catch((error: unknown) => {
+        if (startup.signal.aborted) return undefined;
+        throw error;
+      });
+      installSignalHandlers(async () => {
+        startup.abort();
+        await (await startedOrStopped)?.stop();
+      }, logger);
+      await startedOrStopped;
       // The process now lives on its server, worker and timers until a signal stops it.
     });
 }

@@ -61,6 +61,14 @@ export const DEFAULTS = {
     // With 3 s more to reach a checkpoint, this stays inside Kubernetes' default 30 s grace period.
     shutdownTimeout: '20s',
     deadLetterRetention: '30d',
+    // A job whose worker died (SIGKILL, OOM) is picked up again once its lock has expired and the
+    // stall checker, which runs every stalledInterval, has seen it twice: within about lockDuration +
+    // 2 × stalledInterval.
+    lockDuration: '30s',
+    stalledInterval: '30s',
+    // Stalls a job may have before it is dead-lettered (ROT_ERR_STALLED). Rotations are checkpointed,
+    // so rerunning one is safe; BullMQ's default (1) would give up after a second crash.
+    maxStalledCount: 5,
   },
   http: { host: '0.0.0.0', port: 8080 },
   redis: {

@@ -6,6 +6,13 @@ const RESERVED = /^ROTATOR_(CONFIG$|TEST_|DEMO_)/;
 /** What Kubernetes injects for a Service named `rotator` (service links): not ours, never an error. */
 const SERVICE_LINK = /^ROTATOR_(SERVICE_|PORT$|PORT_)/;
 
+/**
+ * How far past the end of a list an override may index. Overrides add an item or two; a larger gap
+ * is a typo, and `ROTATOR_TARGETS__99999999__APP_ID` would otherwise build a list of a hundred
+ * million holes, each then reported by the schema (the process ran out of memory).
+ */
+const MAX_LIST_GROWTH = 1_000;
+
 export interface EnvOverride {
   readonly envName: string;
   readonly path: readonly (string | number)[];
@@ -71,26 +78,40 @@ export function applyEnvOverrides(
       continue;
     }
     let node: unknown = document;
-    let ok = true;
-    for (let index = 0; index < path.length - 1; index += 1) {
+    let problem: string | undefined;
+    for (let index = 0; index < path.length; index += 1) {
       const segment = path[index] as string | number;
+      problem = segmentProblem(node, segment);
+      if (problem !== undefined || index === path.length - 1) break;
       const container = node as Record<string | number, unknown>;
       if (container[segment] === undefined)
         container[segment] = typeof path[index + 1] === 'number' ? [] : {};
       node = container[segment];
       if (node === null || typeof node !== 'object') {
-        problems.push({
-          path: envName,
-          message: 'cannot override inside a value that is not an object or a list in the file',
-        });
-        ok = false;
+        problem = 'cannot override inside a value that is not an object or a list in the file';
         break;
       }
     }
-    if (!ok) continue;
+    if (problem !== undefined) {
+      problems.push({ path: envName, message: problem });
+      continue;
+    }
     const last = path[path.length - 1] as string | number;
     (node as Record<string | number, unknown>)[last] = raw;
     overrides.push({ envName, path });
   }
   return { overrides, problems };
+}
+
+/**
+ * Why `segment` cannot index `container`, if it cannot. A list takes numbers only: a name would reach
+ * its `length` (`ROTATOR_TARGETS__LENGTH=x` threw a RangeError) or a property the schema never reads.
+ */
+function segmentProblem(container: unknown, segment: string | number): string | undefined {
+  if (!Array.isArray(container)) return undefined;
+  if (typeof segment !== 'number') return 'indexes a list with a name: list items are numbered from 0';
+  if (segment > container.length + MAX_LIST_GROWTH) {
+    return `the index is more than ${MAX_LIST_GROWTH} past the end of the list (${container.length} items)`;
+  }
+  return undefined;
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { AZURE_CLOUDS, graphScope } from './clouds.ts';
@@ -7,9 +6,12 @@ import { crossCheck } from './cross-checks.ts';
 import { applyEnvOverrides, type EnvOverride } from './env-overrides.ts';
 import { issueToProblems } from './issue-messages.ts';
 import { configSchema, type RawConfig, type RawTenant } from './schema.ts';
-import { checkReadable, resolveSecret } from './secrets.ts';
+import { checkReadable, readConfiguredFile, resolveSecret } from './secrets.ts';
 import type { RotatorConfig, TenantAuth, TenantConfig } from './types.ts';
 import { Secret } from '../util/secret.ts';
+
+/** Thousands of targets fit in a few MiB; the bound keeps `--config /dev/zero` from reading for ever. */
+const MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024;
 
 export interface LoadOptions {
   /** The YAML file; falls back to `ROTATOR_CONFIG`. */
@@ -28,7 +30,7 @@ export function loadConfig(options: LoadOptions = {}): RotatorConfig {
   }
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readConfiguredFile(path, MAX_CONFIG_FILE_BYTES).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new ConfigError(path, [{ path: '(file)', message: `cannot read ${path} (${code})` }]);
@@ -54,7 +56,19 @@ export function parseConfig(
       })),
     );
   }
-  const root: unknown = document.toJS();
+  let root: unknown;
+  try {
+    root = document.toJS();
+  } catch {
+    // The YAML library refuses to expand an alias bomb (a few lines that alias each other into
+    // millions of nodes) with a ReferenceError, which is no ConfigError. Its message is not repeated.
+    throw new ConfigError(source, [
+      {
+        path: '(yaml)',
+        message: 'cannot be read as data: too many aliases (*name) expanding into each other',
+      },
+    ]);
+  }
   if (root !== null && root !== undefined && (typeof root !== 'object' || Array.isArray(root))) {
     throw new ConfigError(source, [
       { path: '(root)', message: 'expected a mapping of sections (qualys, azure, targets, …)' },
@@ -106,13 +120,13 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
   }
   const { http } = raw.qualys;
   const redis = raw.redis;
-  const redisUrl = splitUrlCredentials(redis.url);
+  const redisUrl = splitUrlCredentials(redis.url, problems);
   checkReadable(baseDir, 'redis.tls.caFile', redis.tls?.caFile, problems);
   checkReadable(baseDir, 'redis.tls.certFile', redis.tls?.certFile, problems);
   checkReadable(baseDir, 'redis.tls.keyFile', redis.tls?.keyFile, problems);
   return {
     qualys: {
-      gatewayUrl: raw.qualys.gatewayUrl.replace(/\/+$/, ''),
+      gatewayUrl: trimTrailingSlashes(raw.qualys.gatewayUrl),
       username: raw.qualys.username,
       password: resolveSecret(
         baseDir,
@@ -139,8 +153,8 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
     },
     azure: {
       cloud: raw.azure.cloud,
-      authorityHost: endpoints.authorityHost.replace(/\/+$/, ''),
-      graphEndpoint: endpoints.graphEndpoint.replace(/\/+$/, ''),
+      authorityHost: trimTrailingSlashes(endpoints.authorityHost),
+      graphEndpoint: trimTrailingSlashes(endpoints.graphEndpoint),
       graphScope: endpoints.graphEndpoint === '' ? '' : graphScope(endpoints.graphEndpoint),
       readinessTimeoutMs: raw.azure.readinessTimeout,
       readinessPollIntervalMs: raw.azure.readinessPollInterval,
@@ -216,6 +230,9 @@ function build(raw: RawConfig, baseDir: string, problems: ConfigProblem[]): Rota
       backoffMaxMs: raw.worker.backoffMax,
       shutdownTimeoutMs: raw.worker.shutdownTimeout,
       deadLetterRetentionMs: raw.worker.deadLetterRetention,
+      lockDurationMs: raw.worker.lockDuration,
+      stalledIntervalMs: raw.worker.stalledInterval,
+      maxStalledCount: raw.worker.maxStalledCount,
     },
     http: {
       host: raw.http.host,
@@ -265,17 +282,43 @@ function buildTenant(
 /**
  * A password in the Redis URL is moved into a `Secret`, so the URL itself can be shown and logged.
  */
-function splitUrlCredentials(text: string): {
+function splitUrlCredentials(
+  text: string,
+  problems: ConfigProblem[],
+): {
   url: string;
   username: string | undefined;
   password: Secret | undefined;
 } {
   const parsed = new URL(text);
-  const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
-  const password = parsed.password === '' ? undefined : new Secret(decodeURIComponent(parsed.password));
+  // URL keeps a stray `%` as it is (`redis://:50%off@host`), which decodeURIComponent throws on.
+  const decode = (part: string): string | undefined => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      problems.push({
+        path: 'redis.url',
+        message: 'its user or password is not valid percent-encoding: write "%" as %25',
+      });
+      return undefined;
+    }
+  };
+  const username = parsed.username === '' ? undefined : decode(parsed.username);
+  const decodedPassword = parsed.password === '' ? undefined : decode(parsed.password);
+  const password = decodedPassword === undefined ? undefined : new Secret(decodedPassword);
   parsed.username = '';
   parsed.password = '';
   return { url: parsed.toString(), username, password };
+}
+
+/**
+ * `https://host///` → `https://host`. A loop, not `/\/+$/`: that regex backtracks quadratically on
+ * a long run of slashes that does not end the text, and a 40 000-slash URL would take seconds.
+ */
+function trimTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end -= 1;
+  return text.slice(0, end);
 }
 
 /** Files named in the configuration are read from its folder when relative, wherever the process runs. */

@@ -4,6 +4,7 @@ import { CLOUD_NAMES } from './clouds.ts';
 import { isSecureOrLoopback } from './loopback.ts';
 import { parseDurationMs } from './duration.ts';
 import { DEFAULTS } from './defaults.ts';
+import { lengthChecked } from '../util/length-checked.ts';
 
 /**
  * The YAML schema. Every object is strict (a typo is an error, not a silently ignored key). Secrets
@@ -64,7 +65,9 @@ const int = (min: number, max: number) =>
   );
 const bool = () => fromText(z.boolean({ error: 'expected true or false' }));
 
-const nonEmpty = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+const nonEmpty = lengthChecked(
+  z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }),
+);
 
 const secretFields = <K extends string>(name: K) =>
   ({
@@ -142,7 +145,7 @@ const azure = z.strictObject({
   readinessTimeout: positiveDuration.prefault(DEFAULTS.azure.readinessTimeout),
   readinessPollInterval: positiveDuration.prefault(DEFAULTS.azure.readinessPollInterval),
   graph: graphHttp.prefault({}),
-  tenants: z.array(tenant).min(1, { error: 'configure at least one tenant' }),
+  tenants: lengthChecked(z.array(tenant).min(1, { error: 'configure at least one tenant' })),
 });
 
 const target = z.strictObject({
@@ -150,7 +153,7 @@ const target = z.strictObject({
   appId: guid,
   objectId: guid.optional(),
   tenant: nonEmpty,
-  connectors: z.array(guid).min(1, { error: 'list at least one connector UUID' }),
+  connectors: lengthChecked(z.array(guid).min(1, { error: 'list at least one connector UUID' })),
 });
 
 const cron = z.string({ error: 'expected a cron pattern' }).refine(
@@ -210,12 +213,14 @@ const redis = z.strictObject({
   sentinel: z
     .strictObject({
       masterName: nonEmpty,
-      nodes: z.array(hostPort).min(1, { error: 'list at least one Sentinel node' }),
+      nodes: lengthChecked(z.array(hostPort).min(1, { error: 'list at least one Sentinel node' })),
       ...secretFields('password'),
     })
     .optional(),
   cluster: z
-    .strictObject({ nodes: z.array(hostPort).min(1, { error: 'list at least one Cluster node' }) })
+    .strictObject({
+      nodes: lengthChecked(z.array(hostPort).min(1, { error: 'list at least one Cluster node' })),
+    })
     .optional(),
   keyPrefix: nonEmpty
     .refine((prefix) => !prefix.includes(':'), {
@@ -235,6 +240,14 @@ const worker = z.strictObject({
   backoffMax: positiveDuration.prefault(DEFAULTS.worker.backoffMax),
   shutdownTimeout: positiveDuration.prefault(DEFAULTS.worker.shutdownTimeout),
   deadLetterRetention: positiveDuration.prefault(DEFAULTS.worker.deadLetterRetention),
+  // BullMQ renews a job's lock every half lockDuration: below a second, a busy event loop looks like a crash.
+  lockDuration: positiveDuration
+    .refine((ms) => ms >= 1_000, { error: 'expected at least 1s' })
+    .prefault(DEFAULTS.worker.lockDuration),
+  stalledInterval: positiveDuration
+    .refine((ms) => ms >= 100, { error: 'expected at least 100ms' })
+    .prefault(DEFAULTS.worker.stalledInterval),
+  maxStalledCount: int(0, 1_000).prefault(DEFAULTS.worker.maxStalledCount),
 });
 
 const http = z.strictObject({

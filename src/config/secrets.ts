@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Secret } from '../util/secret.ts';
 import type { ConfigProblem } from './config-error.ts';
@@ -29,7 +29,9 @@ export function resolveSecret(
   }
   if (typeof file === 'string') {
     try {
-      const text = readFileSync(resolve(baseDir, file), 'utf8').replace(/\r?\n$/, '');
+      const text = readConfiguredFile(resolve(baseDir, file))
+        .toString('utf8')
+        .replace(/\r?\n$/, '');
       if (text === '') {
         problems.push({ path: `${dotted}File`, message: 'the file is empty' });
         return undefined;
@@ -63,9 +65,26 @@ export function checkReadable(
 ): void {
   if (file === undefined) return;
   try {
-    readFileSync(resolve(baseDir, file));
+    readConfiguredFile(resolve(baseDir, file));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     problems.push({ path, message: `cannot read the file (${code}); mount it or fix the path` });
   }
+}
+
+/** Secret files and certificates are a few KiB: anything past this is the wrong file. */
+const MAX_CONFIGURED_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a file the configuration names, or throws an error whose `code` says why not (`ENOENT`, …).
+ * Only a regular file of at most `maxBytes` is read: `/dev/zero` or a pipe would be read for ever
+ * (the loader never returned), and a huge file is not a secret.
+ */
+export function readConfiguredFile(path: string, maxBytes = MAX_CONFIGURED_FILE_BYTES): Buffer {
+  const stats = statSync(path);
+  const refuse = (code: string) => Object.assign(new Error(code), { code });
+  if (stats.isDirectory()) throw refuse('EISDIR');
+  if (!stats.isFile()) throw refuse('not a regular file');
+  if (stats.size > maxBytes) throw refuse(`larger than ${maxBytes} bytes`);
+  return readFileSync(path);
 }

@@ -21,6 +21,12 @@ export interface WorkerConfig {
   readonly backoffMaxMs: number;
   readonly shutdownTimeoutMs: number;
   readonly deadLetterRetentionMs: number;
+  /** BullMQ's job lock, renewed while the job runs; a dead worker's jobs are free once it expires. */
+  readonly lockDurationMs: number;
+  /** How often BullMQ's stall checker looks for active jobs whose lock expired. */
+  readonly stalledIntervalMs: number;
+  /** Stalls a job may have before BullMQ fails it (and the worker dead-letters it). */
+  readonly maxStalledCount: number;
 }
 
 export interface HttpServerConfig {

@@ -11,7 +11,20 @@ import { join } from 'node:path';
 export interface RedisServerHandle {
   readonly url: string;
   readonly port: number;
+  /** Its data directory. */
+  readonly dir: string;
   stop(): Promise<void>;
+}
+
+/** For a server that must be restarted on the same port and data (the Redis-outage tests). */
+export interface RedisServerOptions {
+  /** Default: a free port. */
+  readonly port?: number;
+  /**
+   * Default: a fresh temporary directory, removed by stop(). A given directory is kept, so a server
+   * started again on it (with `--appendonly yes` among the extra arguments) finds its data.
+   */
+  readonly dir?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -45,9 +58,14 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   }
 }
 
-export async function startRedisServer(extraArgs: readonly string[] = []): Promise<RedisServerHandle> {
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'rotator-redis-'));
+/** `extraArgs` come last, so they override the defaults (`--appendonly yes` turns persistence on). */
+export async function startRedisServer(
+  extraArgs: readonly string[] = [],
+  options: RedisServerOptions = {},
+): Promise<RedisServerHandle> {
+  const port = options.port ?? (await freePort());
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'rotator-redis-')));
   const child = spawn(
     process.env.REDIS_SERVER_BIN ?? 'redis-server',
     [
@@ -74,19 +92,20 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
     await Promise.race([waitForPort(port, child, 10_000), spawnFailed]);
   } catch (error) {
     child.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
+    if (ownDir) await rm(dir, { recursive: true, force: true });
     throw error;
   }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    dir,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(dir, { recursive: true, force: true });
+      if (ownDir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -24,6 +24,7 @@ export const ErrorCodes = {
   entraSecretRejected: 'ROT_ERR_ENTRA_SECRET_REJECTED',
   rotationLocked: 'ROT_ERR_ROTATION_LOCKED',
   shuttingDown: 'ROT_ERR_SHUTTING_DOWN',
+  jobStalled: 'ROT_ERR_STALLED',
   internal: 'ROT_ERR_INTERNAL',
 } as const;
 

@@ -14,8 +14,9 @@ import {
 } from '../queue/operations.ts';
 import type { Secret } from '../util/secret.ts';
 import { hasBearerToken } from './bearer-auth.ts';
-import { BodyError, readJsonBody } from './json-body.ts';
+import { BODY_TIMEOUT_MS, BodyError, readJsonBody } from './json-body.ts';
 import { DASHBOARD_PATH, createQueueDashboard } from './queue-dashboard.ts';
+import { lengthChecked } from '../util/length-checked.ts';
 
 /** What the admin API works on; `undefined` until the worker has opened its queues. */
 export interface AdminDeps {
@@ -24,12 +25,18 @@ export interface AdminDeps {
   readonly queues: Queues;
 }
 
+export interface AdminApiOptions {
+  /** How long a request body may take to arrive (tests shorten it). */
+  readonly bodyTimeoutMs?: number;
+}
+
 export interface AdminApi {
   /** Serves a request under `/admin` (the caller routes only those here). */
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
-const ids = z.array(z.string().min(1)).max(1_000);
+const nonEmptyId = lengthChecked(z.string().min(1));
+const ids = lengthChecked(z.array(nonEmptyId).max(1_000));
 const rotationsBody = z.strictObject({
   apps: ids.optional(),
   connectors: ids.optional(),
@@ -38,7 +45,7 @@ const rotationsBody = z.strictObject({
 });
 const replayBody = z.strictObject({
   ids: ids.optional(),
-  appId: z.string().min(1).optional(),
+  appId: nonEmptyId.optional(),
   all: z.boolean().optional(),
 });
 
@@ -57,7 +64,13 @@ class HttpError extends Error {
  * dashboard, all behind one bearer token. Requests are logged by method, path and status only: the
  * token travels in a header, which is never logged.
  */
-export function createAdminApi(token: Secret, deps: () => AdminDeps | undefined, logger: Logger): AdminApi {
+export function createAdminApi(
+  token: Secret,
+  deps: () => AdminDeps | undefined,
+  logger: Logger,
+  options: AdminApiOptions = {},
+): AdminApi {
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   let dashboard: ReturnType<typeof createQueueDashboard> | undefined;
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
@@ -66,15 +79,27 @@ export function createAdminApi(token: Secret, deps: () => AdminDeps | undefined,
 
   return {
     handle(req, res) {
-      const url = new URL(req.url ?? '/', 'http://local');
+      const url = URL.parse(req.url ?? '/', 'http://local');
       const method = req.method ?? 'GET';
+      if (url === null) {
+        // The health server refuses these first; a throw here would go uncaught and end the process.
+        req.resume();
+        send(res, 400, { error: 'the request target is not a valid URL' });
+        return;
+      }
       res.on('finish', () =>
         logger.info({ method, path: url.pathname, status: res.statusCode }, 'admin request'),
       );
       if (!hasBearerToken(req, token)) {
-        // Drain an unauthenticated body rather than buffer it.
+        // Drain an unauthenticated body rather than buffer it, and only until the answer is out: the
+        // connection closes then, so a client without the token cannot stream into it for ever.
         req.resume();
-        send(res, 401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer realm="rotator-admin"' });
+        send(
+          res,
+          401,
+          { error: 'unauthorized' },
+          { 'www-authenticate': 'Bearer realm="rotator-admin"', connection: 'close' },
+        );
         return;
       }
       const ready = deps();
@@ -90,16 +115,17 @@ export function createAdminApi(token: Secret, deps: () => AdminDeps | undefined,
         });
         return;
       }
-      route(method, url, req, ready).then(
+      route(method, url, req, ready, bodyTimeoutMs).then(
         (body) => send(res, 200, body),
         (error: unknown) => {
           if (error instanceof HttpError || error instanceof BodyError) {
-            // A refused oversized body is not read further: close the connection instead.
+            // A body refused before it was read whole (too big, too slow, wrong type) is not read
+            // further: close the connection instead.
             send(
               res,
               error.status,
               { error: error.message },
-              error.status === 413 ? { connection: 'close' } : {},
+              error instanceof BodyError && error.status !== 400 ? { connection: 'close' } : {},
             );
           } else if (error instanceof SelectionError) send(res, 400, { error: error.message });
           else {
@@ -112,7 +138,13 @@ export function createAdminApi(token: Secret, deps: () => AdminDeps | undefined,
   };
 }
 
-async function route(method: string, url: URL, req: IncomingMessage, deps: AdminDeps): Promise<unknown> {
+async function route(
+  method: string,
+  url: URL,
+  req: IncomingMessage,
+  deps: AdminDeps,
+  bodyTimeoutMs: number,
+): Promise<unknown> {
   const { config, ledger, queues } = deps;
   const parts = url.pathname
     .split('/')
@@ -121,7 +153,7 @@ async function route(method: string, url: URL, req: IncomingMessage, deps: Admin
   const [, resource, id, extra] = parts;
   if (resource === 'rotations' && id === undefined) {
     allow(method, 'POST');
-    const body = parse(rotationsBody, await readJsonBody(req));
+    const body = parse(rotationsBody, await readJsonBody(req, { timeoutMs: bodyTimeoutMs }));
     return { enqueued: await enqueueTargets(queues, config, body, body.force === true) };
   }
   if (resource === 'targets' && extra === undefined) {
@@ -143,11 +175,14 @@ async function route(method: string, url: URL, req: IncomingMessage, deps: Admin
   }
   if (resource === 'dead-letters' && id === 'replay' && extra === undefined) {
     allow(method, 'POST');
-    const body = parse(replayBody, await readJsonBody(req));
+    const body = parse(replayBody, await readJsonBody(req, { timeoutMs: bodyTimeoutMs }));
     return replayDeadLetters(queues, config, { ids: body.ids, filter: { appId: body.appId }, all: body.all });
   }
   if (resource === 'dead-letters' && id !== undefined && extra === undefined) {
     allow(method, 'DELETE');
+    // The body means nothing here, but it is held to the same limits as any other: read, not left
+    // for the server to drain whatever its size or pace.
+    await readJsonBody(req, { timeoutMs: bodyTimeoutMs });
     const result = await purgeDeadLetters(queues, { ids: [id] });
     if (result.removed.length === 0) throw new HttpError(404, `no dead letter has the id ${id}`);
     return result;

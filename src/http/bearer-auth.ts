@@ -7,7 +7,7 @@ import type { Secret } from '../util/secret.ts';
  * comparison is constant-time even when the lengths differ (timingSafeEqual needs equal lengths, and
  * returning early on a length mismatch would leak the token's length).
  */
-export function hasBearerToken(req: IncomingMessage, token: Secret): boolean {
+export function hasBearerToken(req: Pick<IncomingMessage, 'headers'>, token: Secret): boolean {
   const header = req.headers.authorization ?? '';
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   const offered = createHash('sha256')

@@ -31,7 +31,13 @@ export async function startHealthServer(
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
-    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    // An absolute-form target (`GET http://[zz]/ HTTP/1.1`) passes Node's parser but not URL's: a throw
+    // here would be uncaught and end the process, so an unreadable target is the client's error.
+    const path = URL.parse(req.url ?? '/', 'http://local')?.pathname;
+    if (path === undefined) {
+      send(400, { error: 'the request target is not a valid URL' });
+      return;
+    }
     if (checks.admin !== undefined && (path === '/admin' || path.startsWith('/admin/'))) {
       checks.admin.handle(req, res);
       return;

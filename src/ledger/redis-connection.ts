@@ -120,12 +120,15 @@ function readTlsFile(setting: string, file: string): Buffer {
  * jobs and ledger records from being dropped under memory pressure. Waits for the connection to be
  * ready first (a `producer` connection would otherwise refuse commands until then). On Cluster every
  * master is checked.
+ *
+ * `readyTimeoutMs` may be `Infinity` (the worker waits for Redis as long as it takes); `signal` then
+ * ends the wait (a SIGTERM during start-up).
  */
 export async function checkRedis(
   redis: Redis | Cluster,
-  options: { readonly readyTimeoutMs?: number } = {},
+  options: { readonly readyTimeoutMs?: number; readonly signal?: AbortSignal } = {},
 ): Promise<RedisCheck> {
-  await whenReady(redis, options.readyTimeoutMs ?? 10_000);
+  await whenReady(redis, options.readyTimeoutMs ?? 10_000, options.signal);
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const checks = await Promise.all(nodes.map((node) => checkNode(node)));
   const first = checks[0];
@@ -201,9 +204,10 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function whenReady(redis: Redis | Cluster, timeoutMs: number): Promise<void> {
+function whenReady(redis: Redis | Cluster, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   if (redis.status === 'end') return Promise.reject(new Error('the Redis connection is already closed'));
+  if (signal?.aborted === true) return Promise.reject(new Error('stopped while waiting for Redis'));
   return new Promise((resolve, reject) => {
     let lastError = '';
     const onReady = () => {
@@ -220,21 +224,29 @@ function whenReady(redis: Redis | Cluster, timeoutMs: number): Promise<void> {
       cleanup();
       reject(new Error(`the Redis connection closed before it was ready${lastError}`));
     };
-    // Until the timeout, connection errors are retried by ioredis (Redis may be starting up); only
-    // the last one is reported.
-    const timer = setTimeout(() => {
+    const onAbort = () => {
       cleanup();
-      reject(new Error(`Redis was not ready within ${timeoutMs} ms${lastError}`));
-    }, timeoutMs);
+      reject(new Error(`stopped while waiting for Redis${lastError}`));
+    };
+    // Until the timeout, connection errors are retried by ioredis (Redis may be starting up); only
+    // the last one is reported. No timer at all for an endless wait (setTimeout would fire at once).
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => {
+          cleanup();
+          reject(new Error(`Redis was not ready within ${timeoutMs} ms${lastError}`));
+        }, timeoutMs)
+      : undefined;
     const cleanup = () => {
       clearTimeout(timer);
       redis.off('ready', onReady);
       redis.off('error', onError);
       redis.off('end', onEnd);
+      signal?.removeEventListener('abort', onAbort);
     };
     redis.on('ready', onReady);
     redis.on('error', onError);
     redis.on('end', onEnd);
+    signal?.addEventListener('abort', onAbort, { once: true });
     // A lazy connection waits for its first command or connect(); its failure arrives as events.
     if (redis.status === 'wait') redis.connect().catch(() => undefined);
   });

@@ -118,7 +118,9 @@ export class GatewayToken {
 
   #accept(text: string): CachedToken {
     const token = text.trim();
-    if (token === '' || /\s/.test(token)) {
+    // A JWT is printable ASCII; anything else cannot travel in an Authorization header (undici refuses
+    // it before sending, which would read as a network failure), so the answer itself is malformed.
+    if (!/^[\x21-\x7e]+$/.test(token)) {
       throw new QualysMalformedResponseError('auth', 'expected the token as plain text');
     }
     const { now, http } = this.#options;

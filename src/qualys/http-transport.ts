@@ -71,8 +71,8 @@ export class HttpTransport {
         await response.body.dump();
         return { status: response.statusCode, headers: response.headers, text: '' };
       }
-      const text = await response.body.text();
-      return { status: response.statusCode, headers: response.headers, text };
+      const text = await readBounded(response.body);
+      return { status: response.statusCode, headers: response.headers, text: text ?? '' };
     } catch (error) {
       throw mapTransportError(req.operation, error);
     }
@@ -87,6 +87,24 @@ export class HttpTransport {
     ]);
     if (!closed) await this.#dispatcher.destroy();
   }
+}
+
+/**
+ * The body as text, or `undefined` once it passes `MAX_BODY_BYTES`: a chunked answer declares no
+ * length, so it is counted as it arrives rather than buffered whole whatever its size.
+ */
+async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function mapTransportError(operation: QualysOperation, error: unknown): Error {

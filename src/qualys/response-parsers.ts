@@ -95,19 +95,23 @@ function pairKey(connectorId: string, appId: string): string {
   return `${connectorId.toLowerCase()}|${appId.toLowerCase()}`;
 }
 
+/** How deep a failure entry is copied; below, objects and lists are replaced, not copied unscrubbed. */
+const MAX_FAILURE_DEPTH = 5;
+
 /**
  * A copy of a failure entry that is safe to log and store: secret-looking fields are dropped, and any
- * string holding a secret we sent is replaced. The entry is otherwise kept whole.
+ * string (value or key) holding a secret we sent is replaced. Nesting deeper than
+ * `MAX_FAILURE_DEPTH` is cut, since it is not scrubbed. The entry is otherwise kept whole.
  */
 export function scrubFailure(entry: unknown, sentSecrets: readonly string[], depth = 0): unknown {
-  if (typeof entry === 'string') {
-    return sentSecrets.some((secret) => secret !== '' && entry.includes(secret)) ? '[REDACTED]' : entry;
-  }
-  if (depth > 5 || entry === null || typeof entry !== 'object') return entry;
+  const holdsSecret = (text: string) => sentSecrets.some((secret) => secret !== '' && text.includes(secret));
+  if (typeof entry === 'string') return holdsSecret(entry) ? '[REDACTED]' : entry;
+  if (entry === null || typeof entry !== 'object') return entry;
+  if (depth > MAX_FAILURE_DEPTH) return '[TRUNCATED]';
   if (Array.isArray(entry)) return entry.map((item) => scrubFailure(item, sentSecrets, depth + 1));
   return Object.fromEntries(
     Object.entries(entry).map(([key, value]) => [
-      key,
+      holdsSecret(key) ? '[REDACTED]' : key,
       SECRET_KEY.test(key) && !/id$/i.test(key) ? '[REDACTED]' : scrubFailure(value, sentSecrets, depth + 1),
     ]),
   );

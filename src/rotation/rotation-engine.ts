@@ -650,14 +650,22 @@ export class RotationEngine {
           recovered: undefined,
           previousKeyId: undefined,
         };
-        const report = await this.#syncAndVerify(
-          target,
-          app,
-          record,
-          run,
-          { keyId, endDateTime: inFlight.keyEndDateTime ?? null },
-          failed,
-        );
+        const created = { keyId, endDateTime: inFlight.keyEndDateTime ?? null };
+        if (keyId !== '' && target.connectors.every((connector) => failed[connector] !== undefined)) {
+          // No connector took the key: remove it, as the interrupted run was about to.
+          const removed = await this.#compensate(target, app, record, keyId);
+          const report = await this.#finish(target, app, record, run, created, failed, []);
+          return {
+            record,
+            recovered: {
+              rotationId: inFlight.rotationId,
+              step: inFlight.step,
+              removedKeys: removed ? [keyId] : [],
+            },
+            report,
+          };
+        }
+        const report = await this.#syncAndVerify(target, app, record, run, created, failed);
         return {
           record,
           recovered: { rotationId: inFlight.rotationId, step: inFlight.step, removedKeys: [] },
@@ -693,13 +701,13 @@ export class RotationEngine {
     throw await this.#failure(target, rotationId, 'push', error);
   }
 
-  /** Removes a key no connector received, and forgets the in-flight rotation. */
+  /** Removes a key no connector received, and forgets the in-flight rotation. True once removed. */
   async #compensate(
     target: TargetConfig,
     app: SecondaryApp,
     record: TargetRecord,
     keyId: string,
-  ): Promise<void> {
+  ): Promise<boolean> {
     try {
       await this.#o.directory.removePassword(app, keyId);
     } catch (error) {
@@ -708,9 +716,10 @@ export class RotationEngine {
         { appId: target.appId, keyId, err: error },
         'could not remove an unused new key; the next run will',
       );
-      return;
+      return false;
     }
     await this.#clearInFlight(target, record);
+    return true;
   }
 
   async #clearInFlight(target: TargetConfig, record: TargetRecord): Promise<void> {
@@ -746,7 +755,7 @@ export class RotationEngine {
     rotationId: string,
     step: FailureStep,
     work: () => Promise<T>,
-    compensate?: () => Promise<void>,
+    compensate?: () => Promise<unknown>,
   ): Promise<T> {
     try {
       return await work();

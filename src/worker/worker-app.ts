@@ -5,12 +5,14 @@ import type { RotatorConfig } from '../config/types.ts';
 import { createAdminApi } from '../http/admin-api.ts';
 import { startHealthServer, type HealthServer } from '../http/health-server.ts';
 import { checkRedis } from '../ledger/redis-connection.ts';
+import { isRedisConnectionError, watchRedis } from '../ledger/redis-outage-log.ts';
 import { RotatorMetrics } from '../observability/metrics.ts';
 import { ROTATION_QUEUE } from '../queue/job-data.ts';
 import { jitteredBackoff } from '../queue/jittered-backoff.ts';
 import { createProcessor } from '../queue/processor.ts';
 import { openQueues, type Queues } from '../queue/rotation-queue.ts';
 import { reconcileSchedulers } from '../queue/schedulers.ts';
+import { deadLetterStalledJob, isStallFailure } from '../queue/stalled-jobs.ts';
 import { readLastSweep } from '../queue/sweep-record.ts';
 import { sleep } from '../util/sleep.ts';
 
@@ -31,7 +33,11 @@ export interface WorkerApp {
 export async function startWorker(
   config: RotatorConfig,
   logger: Logger,
-  options: RuntimeOptions & { http?: boolean } = {},
+  options: RuntimeOptions & {
+    http?: boolean;
+    /** Aborted when the process must stop before the start finished: ends the wait for Redis. */
+    startupSignal?: AbortSignal;
+  } = {},
 ): Promise<WorkerApp> {
   const shutdown = new AbortController();
   const metrics = options.metrics ?? new RotatorMetrics();
@@ -41,6 +47,14 @@ export async function startWorker(
     redisPurpose: 'worker',
     shutdownSignal: shutdown.signal,
   });
+  // Outages of Redis are logged once when they start and once when they end, not at every retry.
+  const redisWatch = watchRedis(runtime.redis, logger.child({ component: 'redis' }));
+  // BullMQ re-emits every connection error of every retry on each queue and worker (and prints it to
+  // stderr when a queue has no listener): those are the outage above, so only the rest is logged.
+  const onQueueError = (source: string) => (error: Error) => {
+    if (isRedisConnectionError(error)) logger.debug({ err: error, source }, 'redis connection error');
+    else logger.error({ err: error, source }, 'worker error');
+  };
   // Filled in as start-up proceeds; /readyz reads it.
   const state: { schedulersReady: boolean; worker: Worker | undefined; stopping: boolean } = {
     schedulersReady: false,
@@ -64,7 +78,7 @@ export async function startWorker(
       http = await startHealthServer(config.http.host, config.http.port, {
         readiness: () =>
           Promise.resolve({
-            redis: runtime.redis.status === 'ready' ? true : `redis is ${runtime.redis.status}`,
+            redis: redisWatch.readiness(),
             schedulers: state.schedulersReady ? true : 'not registered yet',
             worker: state.worker?.isRunning() === true ? true : 'not running',
           }),
@@ -73,10 +87,17 @@ export async function startWorker(
       });
       logger.info({ url: http.url, admin: admin !== undefined }, 'http server listening');
     }
-    const check = await checkRedis(runtime.redis, { readyTimeoutMs: 60_000 });
+    // Redis may come after the worker (a restart of both, a failover): wait for it as long as it
+    // takes, logged once by the watch above; /livez answers meanwhile and /readyz says why not.
+    const check = await checkRedis(runtime.redis, {
+      readyTimeoutMs: Number.POSITIVE_INFINITY,
+      ...(options.startupSignal === undefined ? {} : { signal: options.startupSignal }),
+    });
     for (const warning of check.warnings) logger.warn({ redisVersion: check.version }, warning);
     queues = openQueues(runtime.redis, config.redis.keyPrefix);
     const { rotation, deadLetters } = queues;
+    rotation.on('error', onQueueError('rotation queue'));
+    deadLetters.queue.on('error', onQueueError('dead-letter queue'));
     metrics.observe({
       targets: config.targets,
       readRecords: (appIds) => runtime.ledger.readMany(appIds),
@@ -92,6 +113,7 @@ export async function startWorker(
     // A worker that cannot start must not leave a server or connections behind.
     await http?.close();
     await queues?.close();
+    redisWatch.stop();
     await runtime.close();
     throw error;
   }
@@ -116,21 +138,27 @@ export async function startWorker(
       // Needed for queue.rateLimit() to pause this worker when an upstream throttles us.
       limiter: { max: 1_000_000, duration: 1_000 },
       settings: { backoffStrategy: jitteredBackoff(config.worker.backoffBaseMs, config.worker.backoffMaxMs) },
-      // A job whose process died is rerun: rotations are checkpointed, so that is safe, and BullMQ's
-      // default (one stall) would drop a job silently after a second crash.
-      maxStalledCount: 5,
+      // A job whose process died is rerun once its lock expires and the stall checker has seen it:
+      // rotations are checkpointed, so that is safe. Past maxStalledCount stalls BullMQ fails the job,
+      // and the 'failed' handler below dead-letters it.
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
     },
   );
   state.worker = running;
-  running.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  running.on('error', onQueueError('worker'));
   running.on('failed', (job, error) => {
-    // Failures the processor saw are logged there; this catches those BullMQ decides alone (stalls).
-    if (job !== undefined && /stalled/i.test(error.message)) {
+    // Failures the processor saw are handled there; this catches the one BullMQ decides alone: a job
+    // whose workers kept dying (stalled more than maxStalledCount times) goes to the dead-letter queue.
+    if (job === undefined || !isStallFailure(error)) return;
+    const deps = { config, ledger: runtime.ledger, deadLetters: openedQueues.deadLetters, logger, metrics };
+    deadLetterStalledJob(deps, job).catch((recordError: unknown) => {
       logger.error(
-        { jobId: job.id, name: job.name, err: error },
-        'job failed outside the processor (stalled)',
+        { jobId: job.id, name: job.name, err: recordError },
+        'a job stalled too often and could not be dead-lettered; the next sweep finds its target',
       );
-    }
+    });
   });
   logger.info(
     {
@@ -164,6 +192,7 @@ export async function startWorker(
       }
       await http?.close();
       await openedQueues.close();
+      redisWatch.stop();
       await runtime.close();
       logger.info({ forced: shutdown.signal.aborted }, 'stopped');
       return { forced: shutdown.signal.aborted };

@@ -1,2 +1,7 @@
 // The tests start their Redis as the demo does.
-export { freePort, startRedisServer, type RedisServerHandle } from '../../src/demo/redis-server.ts';
+export {
+  freePort,
+  startRedisServer,
+  type RedisServerHandle,
+  type RedisServerOptions,
+} from '../../src/demo/redis-server.ts';

@@ -9,8 +9,12 @@ import { RedisLedger } from '../../src/ledger/redis-ledger.ts';
 import { ROTATION_QUEUE } from '../../src/queue/job-data.ts';
 import { openQueues, type Queues } from '../../src/queue/rotation-queue.ts';
 import type { TargetRecord } from '../../src/rotation/ledger-model.ts';
-import { EntraGraphSimulator, type SimPassword } from '../../src/sim/entra/entra-graph-simulator.ts';
-import { QualysSimulator } from '../../src/sim/qualys/qualys-simulator.ts';
+import {
+  EntraGraphSimulator,
+  type EntraGraphSimulatorOptions,
+  type SimPassword,
+} from '../../src/sim/entra/entra-graph-simulator.ts';
+import { QualysSimulator, type QualysSimulatorOptions } from '../../src/sim/qualys/qualys-simulator.ts';
 
 /**
  * An estate for worker tests: the Entra/Graph and Qualys simulators, apps that are due (each with an
@@ -32,6 +36,9 @@ export interface EstateOptions {
   readonly connectorsOf: readonly number[];
   readonly propagationDelayMs: number;
   readonly label: string;
+  /** Merged over the estate's simulator options (seeds, rate limits). */
+  readonly qualysOptions?: Omit<QualysSimulatorOptions, 'password' | 'validateCredential'>;
+  readonly entraOptions?: Omit<EntraGraphSimulatorOptions, 'tls' | 'propagationDelayMs'>;
 }
 
 type Yaml = Record<string, unknown>;
@@ -61,12 +68,14 @@ export async function startEstate(options: EstateOptions): Promise<Estate> {
   const entra = await EntraGraphSimulator.start({
     tls: { cert: options.tls.cert, key: options.tls.key },
     propagationDelayMs: options.propagationDelayMs,
+    ...options.entraOptions,
   });
   entra.addClient({ tenantId, clientId: rotatorId, secret: rotatorSecret });
   const qualys = await QualysSimulator.start({
     password: qualysPassword,
     rateLimit: { limit: 100_000, windowMs: 3_600_000 },
     concurrencyLimit: 64,
+    ...options.qualysOptions,
     validateCredential: (appId, secret) => entra.acceptsSecret(appId, secret),
   });
   const apps: EstateApp[] = options.connectorsOf.map((count, index) => {

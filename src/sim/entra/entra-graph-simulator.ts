@@ -213,6 +213,17 @@ export class EntraGraphSimulator {
     return this.#directory.passwords(appId).map(passwordView);
   }
 
+  /**
+   * The secret text of one of the app's passwords (undefined when there is none with this keyId), so a
+   * test can follow a key from Entra to the connector that holds it. Never served over HTTP.
+   */
+  secretTextOf(appId: string, keyId: string): string | undefined {
+    if (this.#directory.appByAppId(appId) === undefined) return undefined;
+    return this.#directory
+      .passwords(appId)
+      .find((password) => password.keyId.toLowerCase() === keyId.toLowerCase())?.secretText;
+  }
+
   /** Would the token endpoint accept this secret for the app at `atMs` (propagated, started, not expired)? */
   acceptsSecret(appId: string, secretText: string, atMs: number = Date.now()): boolean {
     const app = this.#directory.appByAppId(appId);
