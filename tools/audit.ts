@@ -10,7 +10,8 @@ import { readAudit, type Severity } from './audit-report.ts';
 const LEVEL: Severity = 'high';
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const run = spawnSync(npm, ['audit', '--omit=dev', '--json'], { encoding: 'utf8', timeout: 120_000 });
-const outcome = readAudit(run.stdout ?? '', LEVEL);
+// When npm could not be started at all there is no output to read (run.error says why).
+const outcome = readAudit(run.error === undefined ? run.stdout : '', LEVEL);
 const required = process.env.ROTATOR_AUDIT_REQUIRED === '1';
 
 switch (outcome.kind) {

@@ -1,3 +1,4 @@
+import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import type { AzureConfig, TenantConfig } from '../config/types.ts';
@@ -58,6 +59,13 @@ export class ApplicationDirectory {
   readonly #options: ApplicationDirectoryOptions;
   readonly #sessions = new Map<string, GraphSession>();
   readonly #now: () => number;
+
+  /**
+   * Shared by every readiness probe. Each probe is a credential of its own (the new secret), and a
+   * credential left to itself builds its own HTTP client: a keep-alive agent, a TLS handshake and an idle
+   * socket per rotation, which at a few hundred concurrent rotations was most of the worker's memory.
+   */
+  readonly #probeHttpClient: HttpClient = createDefaultHttpClient();
 
   constructor(options: ApplicationDirectoryOptions) {
     this.#options = options;
@@ -207,12 +215,10 @@ export class ApplicationDirectory {
   ): Promise<ReadinessResult> {
     const { azure, logger, onRequest, random } = this.#options;
     const timeoutMs = options.timeoutMs ?? azure.readinessTimeoutMs;
-    const credential = new ClientSecretCredential(
-      ref.tenantId,
-      ref.appId,
-      secret.reveal(),
-      identityOptions(azure),
-    );
+    const credential = new ClientSecretCredential(ref.tenantId, ref.appId, secret.reveal(), {
+      ...identityOptions(azure),
+      httpClient: this.#probeHttpClient,
+    });
     const started = this.#now();
     let interval = azure.readinessPollIntervalMs;
     for (let attempts = 1; ; attempts += 1) {

@@ -15,7 +15,8 @@ import {
 import type { Secret } from '../util/secret.ts';
 import { hasBearerToken } from './bearer-auth.ts';
 import { BODY_TIMEOUT_MS, BodyError, readJsonBody } from './json-body.ts';
-import { DASHBOARD_PATH, createQueueDashboard } from './queue-dashboard.ts';
+import { DASHBOARD_PATH } from './dashboard-path.ts';
+import type { QueueDashboard } from './queue-dashboard.ts';
 import { lengthChecked } from '../util/length-checked.ts';
 
 /** What the admin API works on; `undefined` until the worker has opened its queues. */
@@ -71,7 +72,9 @@ export function createAdminApi(
   options: AdminApiOptions = {},
 ): AdminApi {
   const bodyTimeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
-  let dashboard: ReturnType<typeof createQueueDashboard> | undefined;
+  // Loaded on first use: bull-board and its web framework are ~13 MB of a worker's resident memory, and
+  // most workers never serve the dashboard.
+  let dashboard: Promise<QueueDashboard> | undefined;
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
@@ -108,11 +111,19 @@ export function createAdminApi(
         return;
       }
       if (url.pathname === DASHBOARD_PATH || url.pathname.startsWith(`${DASHBOARD_PATH}/`)) {
-        dashboard ??= createQueueDashboard([ready.queues.rotation, ready.queues.deadLetters.queue]);
-        dashboard(req, res).catch((error: unknown) => {
-          logger.error({ err: error }, 'queue dashboard failed');
-          if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        const loading = (dashboard ??= import('./queue-dashboard.ts').then(({ createQueueDashboard }) =>
+          createQueueDashboard([ready.queues.rotation, ready.queues.deadLetters.queue]),
+        ));
+        // A failed load is tried again by the next request rather than remembered.
+        loading.catch(() => {
+          if (dashboard === loading) dashboard = undefined;
         });
+        loading
+          .then((serve) => serve(req, res))
+          .catch((error: unknown) => {
+            logger.error({ err: error }, 'queue dashboard failed');
+            if (!res.headersSent) send(res, 500, { error: 'internal error' });
+          });
         return;
       }
       route(method, url, req, ready, bodyTimeoutMs).then(

@@ -7,15 +7,15 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
 
-export const DASHBOARD_PATH = '/admin/queues';
+import { DASHBOARD_PATH } from './dashboard-path.ts';
+
+export type QueueDashboard = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /**
  * bull-board over the rotation and dead-letter queues, read-only: retrying or deleting from the UI
  * would bypass the replay logic of `rotator dlq`. Auth is the caller's job (the admin API's).
  */
-export function createQueueDashboard(
-  queues: readonly Queue[],
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createQueueDashboard(queues: readonly Queue[]): QueueDashboard {
   const adapter = new HonoAdapter(serveStatic);
   createBullBoard({
     queues: queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
