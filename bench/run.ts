@@ -5,6 +5,7 @@
  *
  * Environment: BENCH_SCALES (default "100,1000,10000"), BENCH_TIME_SCALE (default 60: the Qualys hour
  * lasts a minute), BENCH_NAIVE_TARGETS (default 8; 0 skips the baseline), BENCH_CONCURRENCY (default 256),
+ * BENCH_BATCH_WINDOW_MS (default 5000, the configuration's default),
  * BENCH_MEMORY_LIMIT (default: the chart's container limit; `none`), BENCH_NODE_OPTIONS (the worker's
  * NODE_OPTIONS), BENCH_MEMORY_DETAIL=1 (print the worker's heap peaks, read from its /metrics).
  */
@@ -29,6 +30,8 @@ const scales = (process.env.BENCH_SCALES ?? '100,1000,10000')
 const timeScale = numberFromEnv('BENCH_TIME_SCALE', 60);
 const naiveTargets = process.env.BENCH_NAIVE_TARGETS === '0' ? 0 : numberFromEnv('BENCH_NAIVE_TARGETS', 8);
 const concurrency = numberFromEnv('BENCH_CONCURRENCY', 256);
+/** rotation.batchWindow of the batched runs; the configuration's default, 5 s, unless set. */
+const batchWindowMs = numberFromEnv('BENCH_BATCH_WINDOW_MS', 5_000);
 
 /** Kubernetes quantities as the chart writes memory: 384Mi, 1Gi, 500M. */
 function quantityBytes(text: string): number | undefined {
@@ -138,8 +141,8 @@ async function main(): Promise<void> {
         name: `batched-${targets}`,
         targets,
         concurrency,
-        batchWindow: '2s',
-        batchWindowMs: 2_000,
+        batchWindow: `${batchWindowMs}ms`,
+        batchWindowMs,
         batchMaxPairs: 200,
       })),
     ];
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
         qualysLimit: `${conditions.qualysLimit} calls per ${conditions.qualysWindowMs} ms (an hour / ${timeScale})`,
         tenants: conditions.tenants,
         concurrency,
+        batchWindowMs,
         workerMemoryLimit: results[0]?.memoryLimit ?? 'none',
       },
       results,
