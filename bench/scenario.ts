@@ -249,13 +249,6 @@ export async function runScenario(conditions: BenchConditions, spec: ScenarioSpe
       }),
     );
     const seconds = (lastSuccessMs - startedAt) / 1000;
-    const cpuAfterRotations = sampler.now()?.cpuSeconds ?? cpuAtStart;
-
-    const qualys = counts(QUALYS_ENDPOINTS, (endpoint) => estate?.qualys.callCount(endpoint) ?? 0);
-    const graph = counts(GRAPH_ENDPOINTS, (endpoint) => estate?.entra.callCount(endpoint) ?? 0);
-    const entraTokens = estate.entra.callCount('token');
-    const graphBatchedRequests = estate.entra.batchedRequestCount();
-    const qualysMaxCallsPerWindow = estate.qualys.maxObservedRate(conditions.qualysWindowMs);
 
     // The last steps of a rotation (reading the app back, scheduling retirement) run after its ledger
     // write: let every job finish, so that the sweep is measured alone.
@@ -266,6 +259,14 @@ export async function runScenario(conditions: BenchConditions, spec: ScenarioSpe
       const delayed = await queues.rotation.getJobs(['delayed']);
       return !delayed.some((job) => job.name === 'rotate');
     });
+    const cpuAfterRotations = sampler.now()?.cpuSeconds ?? cpuAtStart;
+    // Counted once every job has finished: a rotation's last calls come after its ledger write.
+    const qualys = counts(QUALYS_ENDPOINTS, (endpoint) => estate?.qualys.callCount(endpoint) ?? 0);
+    const graph = counts(GRAPH_ENDPOINTS, (endpoint) => estate?.entra.callCount(endpoint) ?? 0);
+    const entraTokens = estate.entra.callCount('token');
+    const graphBatchedRequests = estate.entra.batchedRequestCount();
+    const qualysMaxCallsPerWindow = estate.qualys.maxObservedRate(conditions.qualysWindowMs);
+
     // The sweep with nothing due: it must read the ledger, not the upstreams.
     const before = estate.qualys.callCount() + estate.entra.callCount();
     const qualysLogged = estate.qualys.calls().length;
