@@ -1,6 +1,6 @@
 import { AuthenticationError, CredentialUnavailableError } from '@azure/identity';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { classifyGraphFailure, type GraphFailure } from '../../src/azure/classify-graph-failure.ts';
 import { GraphTransportError } from '../../src/azure/errors/index.ts';
 import {
@@ -14,6 +14,7 @@ import type { GraphOperation } from '../../src/azure/types.ts';
 import { ErrorCodes } from '../../src/errors/codes.ts';
 import { RotatorError } from '../../src/errors/rotator-error.ts';
 import { MAX_REQUESTED_WAIT_MS } from '../../src/http/retry-after.ts';
+import { expectNoPrototypePollution, params, withinBudget } from '../support/property.ts';
 
 /**
  * Hostile answers from Entra and Graph: the error bodies @azure/identity hands over unchecked, Graph
@@ -21,29 +22,7 @@ import { MAX_REQUESTED_WAIT_MS } from '../../src/http/retry-after.ts';
  * number or nothing, a summary one bounded sentence) or a `RotatorError`, within a time budget.
  */
 
-// Fixed so that a failure replays (fast-check prints seed and path); FC_SEED=<n> explores others.
-const SEED = Number(process.env.FC_SEED ?? 20_260_801);
-// A run slower than this is a hang in the making (a quadratic regex, an unbounded loop).
-const RUN_BUDGET_MS = 250;
-const params = (numRuns: number) => ({
-  seed: SEED,
-  numRuns,
-  plugins: [fc.interruptAfterTimeLimit(2_000)],
-});
-
-function withinBudget<T>(run: () => T): T {
-  const started = performance.now();
-  const result = run();
-  const elapsedMs = performance.now() - started;
-  if (elapsedMs > RUN_BUDGET_MS) throw new Error(`one run took ${Math.round(elapsedMs)} ms`);
-  return result;
-}
-
-const prototypeKeys = Object.getOwnPropertyNames(Object.prototype);
-afterEach(() => {
-  expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(prototypeKeys);
-  expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
-});
+expectNoPrototypePollution();
 
 const text = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 60 }),

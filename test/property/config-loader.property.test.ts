@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { formatDurationMs, MAX_DURATION_MS, parseDurationMs } from '../../src/config/duration.ts';
 import { pathToEnvName } from '../../src/config/env-overrides.ts';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import type { RotatorConfig } from '../../src/config/types.ts';
 import { baseConfig, type ConfigDocument } from '../unit/config/config-builder.ts';
+import { expectNoPrototypePollution, params, withinBudget } from '../support/property.ts';
 
 /**
  * The configuration loader on hostile input: any YAML text, any document, any environment. It
@@ -17,23 +18,7 @@ import { baseConfig, type ConfigDocument } from '../unit/config/config-builder.t
  * touching `Object.prototype`; its errors name the field and never repeat a configured value.
  */
 
-// Fixed so that a failure replays (fast-check prints seed and path); FC_SEED=<n> explores others.
-const SEED = Number(process.env.FC_SEED ?? 20_260_801);
-// A load slower than this is a hang in the making (a quadratic regex, an unbounded list).
-const RUN_BUDGET_MS = 500;
-const params = (numRuns: number) => ({
-  seed: SEED,
-  numRuns,
-  plugins: [fc.interruptAfterTimeLimit(2_500)],
-});
-
-const prototypeKeys = Object.getOwnPropertyNames(Object.prototype);
-const arrayPrototypeKeys = Object.getOwnPropertyNames(Array.prototype);
-afterEach(() => {
-  expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(prototypeKeys);
-  expect(Object.getOwnPropertyNames(Array.prototype)).toEqual(arrayPrototypeKeys);
-  expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
-});
+expectNoPrototypePollution();
 
 // Relative file names in generated documents resolve here: an empty folder, nothing to find.
 const baseDir = mkdtempSync(join(tmpdir(), 'rotator-config-property-'));
@@ -43,17 +28,19 @@ type Env = Record<string, string>;
 
 /** Loads within the budget: the configuration, or the ConfigError; any other throw fails the property. */
 function load(text: string, env: Env = {}): { config: RotatorConfig } | { error: ConfigError } {
-  const started = performance.now();
-  let settled: { config: RotatorConfig } | { error: ConfigError };
-  try {
-    settled = { config: parseConfig(text, 'property.yaml', env, baseDir) };
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    settled = { error };
-  }
-  const elapsedMs = performance.now() - started;
-  if (elapsedMs > RUN_BUDGET_MS) throw new Error(`one load took ${Math.round(elapsedMs)} ms`);
-  return settled;
+  // A load slower than 500 ms is a hang in the making (a quadratic regex, an unbounded list).
+  return withinBudget(
+    () => {
+      try {
+        return { config: parseConfig(text, 'property.yaml', env, baseDir) };
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        return { error };
+      }
+    },
+    500,
+    'one load',
+  );
 }
 
 function expectFrozen(value: unknown): void {
@@ -235,7 +222,7 @@ describe('loadConfig on any text and any document', () => {
           expectWellFormed(load(text));
         },
       ),
-      params(300),
+      params(300, 2_500),
     );
   });
 
@@ -244,7 +231,7 @@ describe('loadConfig on any text and any document', () => {
       fc.property(anyDocument, (document) => {
         expectWellFormed(load(stringify(document)));
       }),
-      params(300),
+      params(300, 2_500),
     );
   });
 
@@ -254,7 +241,7 @@ describe('loadConfig on any text and any document', () => {
         const document = replaceAt(baseConfig(), path, replacement);
         expectWellFormed(load(stringify(document)));
       }),
-      params(300),
+      params(300, 2_500),
     );
   });
 
@@ -340,7 +327,7 @@ describe('loadConfig with any environment overrides', () => {
         if (!withTargets) document.targets = [];
         expectWellFormed(load(stringify(document), variables));
       }),
-      params(400),
+      params(400, 2_500),
     );
   });
 
@@ -472,7 +459,7 @@ describe('configuration errors', () => {
           expect(settled.error.problems.map((problem) => problem.path)).toContain(leaf.reportedAt);
         }
       }),
-      params(150),
+      params(150, 2_500),
     );
   });
 
@@ -504,7 +491,7 @@ describe('configuration errors', () => {
           expect(JSON.stringify(settled.error.problems)).not.toContain(secret);
         },
       ),
-      params(200),
+      params(200, 2_500),
     );
   });
 });
@@ -525,15 +512,13 @@ describe('parseDurationMs', () => {
       .map((parts) => parts.map(([count, unit]) => count + unit).join(''));
     fc.assert(
       fc.property(fc.oneof(fc.string({ unit: 'binary' }), durationLike), (text) => {
-        const started = performance.now();
-        const ms = parseDurationMs(text);
-        expect(performance.now() - started).toBeLessThan(RUN_BUDGET_MS);
+        const ms = withinBudget(() => parseDurationMs(text), 500);
         if (ms === undefined) return;
         expect(Number.isSafeInteger(ms)).toBe(true);
         expect(ms).toBeGreaterThanOrEqual(0);
         expect(ms).toBeLessThanOrEqual(MAX_DURATION_MS);
       }),
-      params(500),
+      params(500, 2_500),
     );
   });
 
@@ -542,7 +527,7 @@ describe('parseDurationMs', () => {
       fc.property(fc.integer({ min: 0, max: MAX_DURATION_MS }), (ms) => {
         expect(parseDurationMs(formatDurationMs(ms))).toBe(ms);
       }),
-      params(500),
+      params(500, 2_500),
     );
   });
 
@@ -569,7 +554,7 @@ describe('parseDurationMs', () => {
           expect(parseDurationMs(`  ${text} `)).toBe(total <= MAX_DURATION_MS ? total : undefined);
         },
       ),
-      params(300),
+      params(300, 2_500),
     );
   });
 });

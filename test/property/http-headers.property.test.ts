@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasBearerToken } from '../../src/http/bearer-auth.ts';
 import { header, type HeaderBag } from '../../src/http/headers.ts';
 import { BodyError, MAX_BODY_BYTES, readJsonBody } from '../../src/http/json-body.ts';
@@ -14,6 +14,7 @@ import {
 } from '../../src/http/retry-policy.ts';
 import { parseRateLimitHeaders } from '../../src/qualys/pacing-headers.ts';
 import { Secret } from '../../src/util/secret.ts';
+import { expectNoPrototypePollution, params, withinBudget } from '../support/property.ts';
 
 /**
  * Header and body parsing of both upstreams and of our own HTTP server, on hostile input: what
@@ -21,29 +22,7 @@ import { Secret } from '../../src/util/secret.ts';
  * finite number), within a time budget, and the parsers never throw anything but their own errors.
  */
 
-// Fixed so that a failure replays (fast-check prints seed and path); FC_SEED=<n> explores others.
-const SEED = Number(process.env.FC_SEED ?? 20_260_801);
-// A run slower than this is a hang in the making (a quadratic regex, an unbounded loop).
-const RUN_BUDGET_MS = 250;
-const params = (numRuns: number) => ({
-  seed: SEED,
-  numRuns,
-  plugins: [fc.interruptAfterTimeLimit(2_000)],
-});
-
-function withinBudget<T>(run: () => T): T {
-  const started = performance.now();
-  const result = run();
-  const elapsedMs = performance.now() - started;
-  if (elapsedMs > RUN_BUDGET_MS) throw new Error(`one run took ${Math.round(elapsedMs)} ms`);
-  return result;
-}
-
-const prototypeKeys = Object.getOwnPropertyNames(Object.prototype);
-afterEach(() => {
-  expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(prototypeKeys);
-  expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
-});
+expectNoPrototypePollution();
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MockAgent } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QualysHttpOptions } from '../../src/config/types.ts';
 import { ErrorCodes } from '../../src/errors/codes.ts';
 import { RotatorError } from '../../src/errors/rotator-error.ts';
@@ -21,31 +21,13 @@ import type { BatchResult, ConnectorMapping, QualysOperation } from '../../src/q
 import { Secret } from '../../src/util/secret.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { expectNoSecrets } from '../support/leak-scan.ts';
+import { expectNoPrototypePollution, params, withinBudget } from '../support/property.ts';
 
 /**
  * Hostile answers from the Qualys gateway: every parser either returns a well-typed result or throws
  * a `RotatorError`, within a time budget, without touching `Object.prototype`, and never hands back
  * a secret we sent. Where valid answers can be generated, they parse into exactly what they hold.
  */
-
-// Fixed so that a failure replays; fast-check prints the seed and path of a failing run, and
-// FC_SEED=<n> explores other seeds.
-const SEED = Number(process.env.FC_SEED ?? 20_260_801);
-// A run slower than this is a hang in the making (a quadratic regex, an unbounded loop).
-const RUN_BUDGET_MS = 250;
-const params = (numRuns: number) => ({
-  seed: SEED,
-  numRuns,
-  plugins: [fc.interruptAfterTimeLimit(2_000)],
-});
-
-function withinBudget<T>(run: () => T): T {
-  const started = performance.now();
-  const result = run();
-  const elapsedMs = performance.now() - started;
-  if (elapsedMs > RUN_BUDGET_MS) throw new Error(`one run took ${Math.round(elapsedMs)} ms`);
-  return result;
-}
 
 /** The result, or the typed error thrown; any other throw propagates and fails the property. */
 function settle<T>(run: () => T): { value: T } | { error: RotatorError } {
@@ -57,11 +39,7 @@ function settle<T>(run: () => T): { value: T } | { error: RotatorError } {
   }
 }
 
-const prototypeKeys = Object.getOwnPropertyNames(Object.prototype);
-afterEach(() => {
-  expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(prototypeKeys);
-  expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
-});
+expectNoPrototypePollution();
 
 // Secrets as Entra generates them; the generators below hide them in values, keys and messages.
 const SENT_SECRETS = ['Q7~k3Hn.Wb_5xTz8qLs2Vd9ApRy4Me6UcGi0oJf', 'z9_Ab8.Cd7~Ef6Gh5Ij4Kl3Mn2Op1Qr0StUvWx'];
