@@ -14,7 +14,7 @@ import type { GraphOperation } from '../../src/azure/types.ts';
 import { ErrorCodes } from '../../src/errors/codes.ts';
 import { RotatorError } from '../../src/errors/rotator-error.ts';
 import { MAX_REQUESTED_WAIT_MS } from '../../src/http/retry-after.ts';
-import { expectNoPrototypePollution, params, withinBudget } from '../support/property.ts';
+import { expectNoPrototypePollution, params, replaceAt, withinBudget } from '../support/property.ts';
 
 /**
  * Hostile answers from Entra and Graph: the error bodies @azure/identity hands over unchecked, Graph
@@ -280,20 +280,6 @@ const application = fc.record({
   displayName: fc.option(fc.string(), { nil: null }),
   passwordCredentials: fc.array(passwordCredential, { maxLength: 4 }),
 });
-
-/** `value` with the node `path` picks (numbers taken modulo the children) replaced. */
-function replaceAt(value: unknown, path: readonly number[], replacement: unknown): unknown {
-  const [choice, ...rest] = path;
-  if (choice === undefined || value === null || typeof value !== 'object') return replacement;
-  const entries = Object.entries(value);
-  const picked = entries[choice % Math.max(entries.length, 1)];
-  if (picked === undefined) return replacement;
-  const replaced = entries.map(([name, child]): [string, unknown] => [
-    name,
-    name === picked[0] ? replaceAt(child, rest, replacement) : child,
-  ]);
-  return Array.isArray(value) ? replaced.map(([, child]) => child) : Object.fromEntries(replaced);
-}
 
 describe('Graph application JSON', () => {
   it('parseApplication gives an app with lower-cased ids, or throws GraphTransportError, for any mutation', () => {

@@ -10,7 +10,7 @@ import { pathToEnvName } from '../../src/config/env-overrides.ts';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import type { RotatorConfig } from '../../src/config/types.ts';
 import { baseConfig, type ConfigDocument } from '../unit/config/config-builder.ts';
-import { expectNoPrototypePollution, params, withinBudget } from '../support/property.ts';
+import { expectNoPrototypePollution, params, replaceAt, withinBudget } from '../support/property.ts';
 
 /**
  * The configuration loader on hostile input: any YAML text, any document, any environment. It
@@ -249,20 +249,6 @@ describe('loadConfig on any text and any document', () => {
     expect('config' in load(stringify(baseConfig()))).toBe(true);
   });
 });
-
-/** `value` with the node `path` picks (numbers taken modulo the children) replaced. */
-function replaceAt(value: unknown, path: readonly number[], replacement: unknown): unknown {
-  const [choice, ...rest] = path;
-  if (choice === undefined || value === null || typeof value !== 'object') return replacement;
-  const entries = Object.entries(value);
-  const picked = entries[choice % Math.max(entries.length, 1)];
-  if (picked === undefined) return replacement;
-  const replaced = entries.map(([name, child]): [string, unknown] => [
-    name,
-    name === picked[0] ? replaceAt(child, rest, replacement) : child,
-  ]);
-  return Array.isArray(value) ? replaced.map(([, child]) => child) : Object.fromEntries(replaced);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Environment overrides.

@@ -31,3 +31,17 @@ export function expectNoPrototypePollution(): void {
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
   });
 }
+
+/** `value` with the node `path` picks (numbers taken modulo the children) replaced. */
+export function replaceAt(value: unknown, path: readonly number[], replacement: unknown): unknown {
+  const [choice, ...rest] = path;
+  if (choice === undefined || value === null || typeof value !== 'object') return replacement;
+  const entries = Object.entries(value);
+  const picked = entries[choice % Math.max(entries.length, 1)];
+  if (picked === undefined) return replacement;
+  const replaced = entries.map(([name, child]): [string, unknown] => [
+    name,
+    name === picked[0] ? replaceAt(child, rest, replacement) : child,
+  ]);
+  return Array.isArray(value) ? replaced.map(([, child]) => child) : Object.fromEntries(replaced);
+}
