@@ -14,6 +14,7 @@ import { throughputBounds, type Bounds } from './bounds.ts';
 import { startBenchEstate, type BenchEstate } from './estate.ts';
 import { createMemoryCgroup, type MemoryCgroup } from './memory-cgroup.ts';
 import { ProcessSampler } from './process-stats.ts';
+import { sleep } from '../src/util/sleep.ts';
 
 /** The conditions every scenario shares: what the issue calls realistic, scaled down in time. */
 export interface BenchConditions {
@@ -95,7 +96,7 @@ async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    await sleep(everyMs);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   type LogLine,
   type WorkerProcess,
 } from '../support/worker-process.ts';
+import { sleep } from '../../src/util/sleep.ts';
 
 /**
  * Redis goes away under a real `rotator worker` process, and comes back:
@@ -201,7 +202,7 @@ describe('Redis faults', () => {
     while (performance.now() - downAt < 2_000) {
       const { status, body } = await getHealth(url, '/readyz');
       whileDown.push({ status, redis: (body as { checks?: { redis?: unknown } }).checks?.redis });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
     expect(whileDown.length).toBeGreaterThan(5);
     // The first probe may come before the worker noticed the closed socket.
@@ -337,7 +338,7 @@ describe('Redis faults', () => {
       worker: 'not running',
     });
     // Several reconnection attempts later (ioredis retries every 2 s at most), still one line.
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await sleep(4_000);
     expect(worker.exit(), 'the worker waits for Redis; it does not give up').toBeUndefined();
     const unreachable = worker.logs.filter((line) => String(line.msg).startsWith('Redis is unreachable'));
     expect(unreachable, worker.tail()).toHaveLength(1);

@@ -18,6 +18,7 @@ import { expectNoSecrets } from '../support/leak-scan.ts';
 import { runRotator, type RotatorRun } from '../support/rotator-process.ts';
 import { connectRotatorRedis, waitFor, type RotatorRedis } from '../support/worker-estate.ts';
 import { hasMsg, spawnWorker, waitUntilReady, type WorkerProcess } from '../support/worker-process.ts';
+import { sleep } from '../../src/util/sleep.ts';
 
 /**
  * Crash safety under SIGKILL (issue 8). A real `rotator worker` process rotates 20 due targets (some
@@ -246,8 +247,6 @@ afterAll(async () => {
   await entra.close();
   await qualys.close();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every key of the whole keyspace and every value in it, whatever its type. */
 async function dumpKeyspace(

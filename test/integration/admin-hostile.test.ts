@@ -13,6 +13,7 @@ import { baseConfig } from '../unit/config/config-builder.ts';
 import { expectNoSecrets } from '../support/leak-scan.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { connectRotatorRedis, type RotatorRedis } from '../support/worker-estate.ts';
+import { sleep } from '../../src/util/sleep.ts';
 
 /**
  * The admin API against a hostile client, over real sockets: wrong, odd and oversized credentials,
@@ -315,7 +316,7 @@ describe('admin API: bodies', () => {
       `POST /admin/rotations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"all":`,
       BODY_TIMEOUT_MS / 3,
     );
-    await new Promise((resolve) => setTimeout(resolve, BODY_TIMEOUT_MS));
+    await sleep(BODY_TIMEOUT_MS);
     await expectStillServing();
   });
 
